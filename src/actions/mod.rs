@@ -1,0 +1,1 @@
+//! actions (filled in by the foundation work).

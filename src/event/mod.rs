@@ -1,0 +1,1 @@
+//! event (filled in by the foundation work).

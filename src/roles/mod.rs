@@ -1,0 +1,1 @@
+//! roles (filled in by the foundation work).
