@@ -13,4 +13,5 @@ pub mod forge;
 pub mod git;
 pub mod llm;
 pub mod policy;
+pub mod report;
 pub mod roles;

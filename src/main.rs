@@ -1,1 +1,5 @@
-fn main(){}
+//! The `codex-orchestrator` binary: everything lives in the library; this only hands over.
+
+fn main() -> std::process::ExitCode {
+    codex_orchestrator::cli::main()
+}

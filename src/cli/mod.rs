@@ -1,1 +1,112 @@
-//! cli (filled in by the foundation work).
+//! The command line: parses arguments, builds the context once, runs the command and turns the
+//! result into the documented exit code (0 done/ignored, 1 role failed, 2 usage/config/refused).
+
+pub mod args;
+pub mod config_cmd;
+pub mod context;
+pub mod route_cmd;
+pub mod run_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::actions::{Level, Place, Runner};
+use crate::config::ConfigError;
+use args::{Cli, Command, ConfigCommand};
+use context::Context;
+
+/// A command that did not succeed, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// Exit 2: bad input, configuration or usage.
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: 2,
+            error: error.into(),
+        }
+    }
+}
+
+/// The binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let code = match dispatch(&cli) {
+        Ok(code) => code,
+        Err(failure) => {
+            report_failure(&failure);
+            failure.code
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn dispatch(cli: &Cli) -> Result<u8, Failure> {
+    let ctx = Context::load(&cli.global).map_err(Failure::usage)?;
+    tracing::debug!(file = ?ctx.effective.file, "configuration loaded");
+    match &cli.command {
+        Command::Run(args) => run_cmd::run(&ctx, args),
+        Command::Route(args) => route_cmd::run(&ctx, args),
+        Command::Config(ConfigCommand::Check) => config_cmd::check(&ctx),
+        Command::Review { .. } => not_yet(crate::roles::Role::Reviewer),
+        Command::Develop { .. } => not_yet(crate::roles::Role::Developer),
+        Command::Taskmaster => not_yet(crate::roles::Role::Taskmaster),
+        Command::Integrate { .. } => not_yet(crate::roles::Role::Integrator),
+        Command::Plan => not_yet(crate::roles::Role::Planner),
+    }
+}
+
+fn not_yet(role: crate::roles::Role) -> Result<u8, Failure> {
+    Err(Failure::usage(crate::roles::RoleError::NotImplemented(
+        role,
+    )))
+}
+
+/// Prints the error; in Actions also as annotations, one per configuration problem.
+fn report_failure(failure: &Failure) {
+    let runner = Runner::from_env();
+    if let Some(config) = failure.error.downcast_ref::<ConfigError>() {
+        for p in &config.problems {
+            let place = Place {
+                file: Some(p.origin.clone()),
+                line: p.line,
+                title: Some("codex-orchestrator configuration".into()),
+            };
+            let key = p
+                .key
+                .as_deref()
+                .map(|k| format!("{k}: "))
+                .unwrap_or_default();
+            if runner.in_actions {
+                runner.annotate(Level::Error, &place, &format!("{key}{}", p.message));
+            }
+        }
+    } else if runner.in_actions {
+        runner.annotate(
+            Level::Error,
+            &Place::default(),
+            &format!("{:#}", failure.error),
+        );
+    }
+    eprintln!("error: {:#}", failure.error);
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

@@ -1,1 +1,66 @@
-//! config (filled in by the foundation work).
+//! What the repository wants: `.llm-team.yml` layered with the environment and flags into one
+//! effective `Config`, validated once, before any role runs.
+
+pub mod layer;
+pub mod load;
+pub mod locate;
+pub mod schema;
+pub mod secret;
+pub mod suggest;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use layer::{CliOverrides, Origin};
+pub use load::{ConfigError, Problem};
+pub use schema::*;
+pub use secret::Secret;
+
+/// The default configuration file name, relative to the repository.
+pub const FILE_NAME: &str = ".llm-team.yml";
+
+/// The effective configuration and how it was made.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub config: Config,
+    /// The file read, if one existed.
+    pub file: Option<PathBuf>,
+    /// Unknown keys and other non-fatal findings.
+    pub warnings: Vec<Problem>,
+    /// Non-default values set by the environment or flags.
+    pub origins: Vec<Origin>,
+}
+
+/// Loads `.llm-team.yml` (or `explicit`, which must then exist), applies the environment and
+/// flags, fills role defaults and validates the result.
+pub fn resolve(
+    repo_dir: &Path,
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    cli: &CliOverrides,
+) -> Result<Effective, ConfigError> {
+    let path = match explicit {
+        Some(p) if p.is_absolute() => p.to_path_buf(),
+        Some(p) => repo_dir.join(p),
+        None => repo_dir.join(FILE_NAME),
+    };
+    let parsed = load::load_file(&path, explicit.is_some())?;
+    let mut config = parsed.config;
+    let mut origins = Vec::new();
+    layer::apply_env(&mut config, env, &mut origins);
+    layer::apply_cli(&mut config, cli, &mut origins);
+    layer::fill_role_defaults(&mut config);
+    let shown = path.display().to_string();
+    validate::validate(&config, &shown, &parsed.text, &origins)?;
+    Ok(Effective {
+        config,
+        file: parsed.path,
+        warnings: parsed.warnings,
+        origins,
+    })
+}
+
+/// The process environment, as `resolve` reads it.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

@@ -1,1 +1,9 @@
-//! event (filled in by the foundation work).
+//! What happened: the GitHub event that started this run, parsed from the runner's payload file,
+//! and the routing table that turns it into a role to run (or a reason not to).
+
+pub mod command;
+pub mod payload;
+pub mod route;
+
+pub use payload::{Event, Payload, PayloadError};
+pub use route::{Decision, RouteSettings, Routing, route};

@@ -1,0 +1,127 @@
+//! The command line, declared with clap derive. Every flag a workflow sets is also read from a
+//! `CODEX_*` environment variable, which is how the composite action passes its inputs.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::config::Mode;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  done, or the event was ignored
+  1  the role ran and failed
+  2  usage or configuration error, unreadable event, refused event (pull_request_target,
+     workflow_run), or a role that is not implemented in this build";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codex-orchestrator",
+    version,
+    about = "An LLM dev team (planner, taskmaster, developer, reviewer, integrator) that works \
+             through pull requests, driven by GitHub events and a local Ollama server.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The target repository's checkout [default: $GITHUB_WORKSPACE, else .]
+    #[arg(long, global = true, env = "CODEX_REPO_DIR", value_name = "DIR")]
+    pub repo_dir: Option<PathBuf>,
+    /// Configuration file, relative to the repository [default: .llm-team.yml; missing = defaults]
+    #[arg(long, global = true, env = "CODEX_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print every write instead of making it (can only switch dry run on)
+    #[arg(long, global = true, env = "CODEX_DRY_RUN", action = ArgAction::SetTrue)]
+    pub dry_run: bool,
+    /// observe: print what would be written; pr: write through pull requests; disabled: do nothing
+    #[arg(long, global = true, env = "CODEX_MODE", value_enum)]
+    pub mode: Option<Mode>,
+    /// Machine-readable output on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read GITHUB_EVENT_NAME and GITHUB_EVENT_PATH, decide the role and run it (the Action's entry point)
+    Run(RunArgs),
+    /// Decide which role an event calls for; runs nothing and uses no network
+    Route(RouteArgs),
+    /// Review a pull request [not implemented yet in this build: exits 2]
+    Review {
+        #[arg(long)]
+        pr: u64,
+    },
+    /// Take a task and open a tested pull request [not implemented yet in this build: exits 2]
+    Develop {
+        /// The task to take [default: the next eligible task]
+        #[arg(long)]
+        task: Option<String>,
+        /// Use the boost model
+        #[arg(long)]
+        boost: bool,
+    },
+    /// Validate tasks, seed the first one, pick the next [not implemented yet in this build: exits 2]
+    Taskmaster,
+    /// Close the loop on a merged or closed pull request [not implemented yet in this build: exits 2]
+    Integrate {
+        #[arg(long)]
+        pr: u64,
+    },
+    /// Turn docs/PRD.md into task files [not implemented yet in this build: exits 2]
+    Plan,
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The role to run; auto routes from the event
+    #[arg(long, env = "CODEX_ROLE", default_value = "auto")]
+    pub role: String,
+    /// Use the boost model (also `boost: true` in a workflow_dispatch)
+    #[arg(long, env = "CODEX_BOOST", action = ArgAction::SetTrue)]
+    pub boost: bool,
+    /// Task id for the developer [default: from the event, else the next task]
+    #[arg(long, env = "CODEX_TASK")]
+    pub task: Option<String>,
+    /// Pull request number [default: from the event]
+    #[arg(long, env = "CODEX_PR")]
+    pub pr: Option<u64>,
+    /// Where to write the JSON run report [default: $RUNNER_TEMP/codex-orchestrator-report.json]
+    #[arg(long, env = "CODEX_REPORT", value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Event name [default: $GITHUB_EVENT_NAME]
+    #[arg(long, env = "GITHUB_EVENT_NAME", hide_env_values = true)]
+    pub event_name: Option<String>,
+    /// Event payload file [default: $GITHUB_EVENT_PATH]
+    #[arg(long, env = "GITHUB_EVENT_PATH", hide_env_values = true)]
+    pub event_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// Event name, as in GITHUB_EVENT_NAME (pull_request, schedule, …)
+    #[arg(long, env = "GITHUB_EVENT_NAME")]
+    pub event_name: String,
+    /// Event payload file, as in GITHUB_EVENT_PATH
+    #[arg(long, env = "GITHUB_EVENT_PATH")]
+    pub event_path: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration; print the effective settings (secrets redacted)
+    Check,
+}
