@@ -81,7 +81,7 @@ impl Runner {
         let used = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         let note = "\n\n_(summary cut: GitHub keeps at most 1 MiB per step)_\n";
         let room = SUMMARY_LIMIT.saturating_sub(used) as usize;
-        let text = if markdown.len() + 1 <= room {
+        let text = if markdown.len() < room {
             format!("{markdown}\n")
         } else if room > note.len() {
             let mut cut = room - note.len();
@@ -123,47 +123,64 @@ impl Runner {
 
     /// Prints an annotation (`::error file=…,line=…::message`).
     pub fn annotate(&self, level: Level, place: &Place, message: &str) {
-        let cmd = match level {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Notice => "notice",
-        };
-        if !self.in_actions {
-            let at = match (&place.file, place.line) {
-                (Some(f), Some(l)) => format!("{f}:{l}: "),
-                (Some(f), None) => format!("{f}: "),
-                _ => String::new(),
-            };
-            eprintln!("{cmd}: {at}{message}");
+        if self.in_actions {
+            eprintln!("{}", annotation(level, place, message));
             return;
         }
-        let mut props = Vec::new();
-        if let Some(f) = &place.file {
-            props.push(format!("file={}", escape::property(f)));
-        }
-        if let Some(l) = place.line {
-            props.push(format!("line={l}"));
-        }
-        if let Some(t) = &place.title {
-            props.push(format!("title={}", escape::property(t)));
-        }
-        let sep = if props.is_empty() { "" } else { " " };
-        eprintln!("::{cmd}{sep}{}::{}", props.join(","), escape::data(message));
+        let at = match (&place.file, place.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}: "),
+            (Some(f), None) => format!("{f}: "),
+            _ => String::new(),
+        };
+        eprintln!("{}: {at}{message}", level.command());
     }
 
     /// Echoes untrusted text (PR titles, model replies) to the log with workflow commands
     /// switched off, so a line like `::add-mask::` or `::set-env` inside it does nothing.
     pub fn echo_untrusted(&self, label: &str, text: &str) {
-        if !self.in_actions {
+        if self.in_actions {
+            eprintln!("{}", untrusted_block(label, text, &escape::random_token()));
+        } else {
             eprintln!("{label}:\n{text}");
-            return;
         }
-        let token = escape::random_token();
-        eprintln!("{label}:");
-        eprintln!("::stop-commands::{token}");
-        eprintln!("{text}");
-        eprintln!("::{token}::");
     }
+}
+
+impl Level {
+    fn command(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+        }
+    }
+}
+
+/// The workflow command for an annotation, escaped as the Actions toolkit does.
+pub fn annotation(level: Level, place: &Place, message: &str) -> String {
+    let mut props = Vec::new();
+    if let Some(f) = &place.file {
+        props.push(format!("file={}", escape::property(f)));
+    }
+    if let Some(l) = place.line {
+        props.push(format!("line={l}"));
+    }
+    if let Some(t) = &place.title {
+        props.push(format!("title={}", escape::property(t)));
+    }
+    let sep = if props.is_empty() { "" } else { " " };
+    format!(
+        "::{}{sep}{}::{}",
+        level.command(),
+        props.join(","),
+        escape::data(message)
+    )
+}
+
+/// Untrusted text between `::stop-commands::TOKEN` and `::TOKEN::`: the runner executes no
+/// workflow command inside, and the text cannot end the block without knowing `token`.
+pub fn untrusted_block(label: &str, text: &str, token: &str) -> String {
+    format!("{label}:\n::stop-commands::{token}\n{text}\n::{token}::")
 }
 
 /// Closes a log group on drop.
@@ -176,5 +193,76 @@ impl Drop for Group {
         if self.in_actions {
             eprintln!("::endgroup::");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner_in(dir: &std::path::Path) -> Runner {
+        Runner {
+            in_actions: true,
+            output_file: Some(dir.join("out")),
+            summary_file: Some(dir.join("summary")),
+        }
+    }
+
+    #[test]
+    fn outputs_survive_eof_and_newlines() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = runner_in(dir.path());
+        let tricky = "line one\nEOF\nname<<EOF\n\nghadelimiter_\r\nlast";
+        runner.set_output("verdict", tricky).unwrap();
+        runner.set_output("role", "reviewer").unwrap();
+        let text = std::fs::read_to_string(dir.path().join("out")).unwrap();
+        let verdict_block = format!("{tricky}\n");
+        let (_, rest) = text.split_once("verdict<<").unwrap();
+        let (delim, rest) = rest.split_once('\n').unwrap();
+        assert!(delim.starts_with("ghadelimiter_") && delim.len() > 40);
+        assert!(rest.starts_with(&verdict_block));
+        assert!(rest[verdict_block.len()..].starts_with(&format!("{delim}\nrole<<")));
+        assert!(runner.set_output("bad\nname", "x").is_err());
+    }
+
+    #[test]
+    fn summary_stays_under_one_mebibyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = runner_in(dir.path());
+        runner.append_summary("# start").unwrap();
+        let big = "é".repeat(400_000); // 800,000 bytes, two-byte chars
+        runner.append_summary(&big).unwrap();
+        runner.append_summary(&big).unwrap();
+        runner.append_summary(&big).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("summary")).unwrap();
+        assert!(text.len() as u64 <= SUMMARY_LIMIT, "{} bytes", text.len());
+        assert!(text.starts_with("# start\n"));
+        assert!(text.contains("summary cut"));
+    }
+
+    #[test]
+    fn annotations_are_escaped() {
+        let place = Place {
+            file: Some("tasks/a,b:c.md".into()),
+            line: Some(7),
+            title: None,
+        };
+        assert_eq!(
+            annotation(Level::Error, &place, "bad: 100%\nnext"),
+            "::error file=tasks/a%2Cb%3Ac.md,line=7::bad: 100%25%0Anext"
+        );
+        assert_eq!(
+            annotation(Level::Notice, &Place::default(), "hi"),
+            "::notice::hi"
+        );
+    }
+
+    #[test]
+    fn untrusted_text_is_fenced_by_the_token() {
+        let block = untrusted_block("PR title", "::add-mask::x\n::set-output name=a::b", "t0k");
+        let lines: Vec<&str> = block.lines().collect();
+        assert_eq!(lines[1], "::stop-commands::t0k");
+        assert_eq!(lines.last(), Some(&"::t0k::"));
+        assert_eq!(lines.iter().filter(|l| **l == "::t0k::").count(), 1);
     }
 }

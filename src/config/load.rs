@@ -84,8 +84,8 @@ pub struct Parsed {
 
 /// Reads a configuration file. A missing file means defaults, unless `required`
 /// (the user named it with `--config`).
-pub fn load_file(path: &Path, required: bool) -> Result<Parsed, ConfigError> {
-    let origin = path.display().to_string();
+pub fn load_file(path: &Path, shown: &str, required: bool) -> Result<Parsed, ConfigError> {
+    let origin = shown.to_string();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
@@ -148,7 +148,7 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Parsed, ConfigError> {
     let mut ignored = Vec::new();
     let mut failed_path = None;
     let result = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
-        let mut note = |p: serde_ignored::Path| ignored.push(p.to_string());
+        let mut note = |p: serde_ignored::Path| ignored.push(clean_path(&p.to_string()));
         let de = serde_ignored::Deserializer::new(de, &mut note);
         serde_path_to_error::deserialize::<_, Option<Config>>(de).map_err(|e| {
             failed_path = Some(e.path().to_string());
@@ -159,7 +159,9 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Parsed, ConfigError> {
         Ok(config) => config.unwrap_or_default(),
         Err(e) => {
             let location = e.location();
-            let key = failed_path.filter(|p| p != "." && !p.is_empty());
+            let key = failed_path
+                .map(|p| clean_path(&p))
+                .filter(|p| !p.is_empty());
             let message = e.without_snippet().to_string();
             // saphyr appends " at line L, column C"; we print the location up front instead.
             let message = message
@@ -186,6 +188,14 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Parsed, ConfigError> {
         text: text.to_string(),
         path: None,
     })
+}
+
+/// Drops the `?` (Option) and `.` (root) segments serde's path helpers add.
+fn clean_path(path: &str) -> String {
+    path.split('.')
+        .filter(|s| !s.is_empty() && *s != "?")
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Tighter limits than the library's defaults: a real configuration has a few hundred nodes.

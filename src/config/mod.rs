@@ -44,13 +44,18 @@ pub fn resolve(
         Some(p) => repo_dir.join(p),
         None => repo_dir.join(FILE_NAME),
     };
-    let parsed = load::load_file(&path, explicit.is_some())?;
+    // Shown relative to the repository: that is how users and GitHub annotations name files.
+    let shown = path
+        .strip_prefix(repo_dir)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let parsed = load::load_file(&path, &shown, explicit.is_some())?;
     let mut config = parsed.config;
     let mut origins = Vec::new();
     layer::apply_env(&mut config, env, &mut origins);
     layer::apply_cli(&mut config, cli, &mut origins);
     layer::fill_role_defaults(&mut config);
-    let shown = path.display().to_string();
     validate::validate(&config, &shown, &parsed.text, &origins)?;
     Ok(Effective {
         config,

@@ -196,7 +196,7 @@ pub struct Llm {
     pub max_retries: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Review {
     /// Review draft pull requests too.
@@ -308,16 +308,6 @@ impl Default for Llm {
             idle_timeout_secs: 120,
             boost_first_byte_timeout_secs: 900,
             max_retries: 3,
-        }
-    }
-}
-
-impl Default for Review {
-    fn default() -> Self {
-        Review {
-            drafts: false,
-            inline: false,
-            submit_review: false,
         }
     }
 }
