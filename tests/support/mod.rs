@@ -2,6 +2,8 @@
 //! developer's shell or the CI runner leaks in), captured output, and payload builders.
 #![allow(dead_code)]
 
+pub mod fake_github;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,0 +1,59 @@
+//! Which token the GitHub forge uses: a token from the environment (`GH_TOKEN`/`GITHUB_TOKEN`, a
+//! PAT or the job token), or a GitHub App (app id + private key → installation token for the
+//! repository). Every token found or minted is masked in the Actions log before it is used.
+
+use octocrab::models::AppId;
+
+use crate::actions::Runner;
+use crate::forge::{ForgeError, RepoId};
+
+/// Returns the token to use: the GitHub App's installation token when `GITHUB_APP_ID` and
+/// `GITHUB_APP_PRIVATE_KEY` are set, else `token`.
+pub async fn resolve_token(
+    api_url: &str,
+    repo: &RepoId,
+    token: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    runner: &Runner,
+) -> Result<String, ForgeError> {
+    let app_id = env("GITHUB_APP_ID").filter(|v| !v.trim().is_empty());
+    let key = env("GITHUB_APP_PRIVATE_KEY").filter(|v| !v.trim().is_empty());
+    match (app_id, key) {
+        (Some(id), Some(key)) => {
+            runner.mask(&key);
+            let id: u64 = id.trim().parse().map_err(|_| ForgeError::Permission {
+                message: format!("GITHUB_APP_ID must be the App's numeric id, got {id:?}"),
+            })?;
+            let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).map_err(|e| ForgeError::Permission {
+                message: format!("GITHUB_APP_PRIVATE_KEY is not an RSA private key in PEM form: {e}"),
+            })?;
+            let app = octocrab::Octocrab::builder()
+                .base_uri(api_url)
+                .and_then(|b| b.app(AppId(id), key).build_with_reqwest(octocrab::ReqwestClientConfig::Default))
+                .map_err(|e| ForgeError::Permission { message: format!("GitHub App client: {e}") })?;
+            let installation = app
+                .apps()
+                .get_repository_installation(&repo.owner, &repo.name)
+                .await
+                .map_err(|e| ForgeError::Permission {
+                    message: format!("the GitHub App {id} is not installed on {repo} (or cannot be reached): {e}"),
+                })?;
+            let (_, token) = app
+                .installation_and_token(installation.id)
+                .await
+                .map_err(|e| ForgeError::Permission { message: format!("minting an installation token failed: {e}") })?;
+            use secrecy::ExposeSecret;
+            let token = token.expose_secret().to_string();
+            runner.mask(&token);
+            Ok(token)
+        }
+        (Some(_), None) | (None, Some(_)) => Err(ForgeError::Permission {
+            message: "set both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY to use a GitHub App, or neither".into(),
+        }),
+        (None, None) => token.map(str::to_string).ok_or_else(|| ForgeError::Permission {
+            message: "no GitHub token: set GH_TOKEN or GITHUB_TOKEN (the action passes its github-token input), \
+                      or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+                .into(),
+        }),
+    }
+}

@@ -1,0 +1,441 @@
+//! The GitHub forge: the `Forge` trait over GitHub's REST API (octocrab underneath, see
+//! `client`). Every create handles GitHub's answers for "it already exists", and a create that got
+//! no clear answer is followed by a lookup before any retry, so re-runs never duplicate.
+
+pub mod auth;
+pub mod client;
+mod wire;
+
+use base64::Engine;
+use http::Method;
+use serde_json::{Value, json};
+
+use super::{
+    Comment, Forge, ForgeError, InlineComment, MergeMethod, NewCommit, NewPullRequest, NewReview,
+    PrFile, PrUpdate, PullRequest, RepoId, RepoInfo, Result,
+};
+use client::{Answer, Client, Settings, encode};
+
+pub struct GitHub {
+    client: Client,
+    repo: RepoId,
+}
+
+impl GitHub {
+    pub fn new(repo: RepoId, settings: Settings) -> Result<GitHub> {
+        Ok(GitHub {
+            client: Client::new(settings)?,
+            repo,
+        })
+    }
+
+    /// HTTP requests sent so far (retries included): the API budget a run used.
+    pub fn request_count(&self) -> u64 {
+        self.client.request_count()
+    }
+
+    fn path(&self, tail: &str) -> String {
+        format!(
+            "/repos/{}/{}{tail}",
+            encode(&self.repo.owner, false),
+            encode(&self.repo.name, false)
+        )
+    }
+
+    async fn send(&self, method: Method, path: &str, body: &Value) -> Result<Answer> {
+        self.client.send(method, path, Some(body), None).await
+    }
+
+    /// A write whose repetition is harmless (git objects are content-addressed; PATCH sets state):
+    /// retried once when the first answer was ambiguous.
+    async fn send_repeatable(&self, method: Method, path: &str, body: &Value) -> Result<Answer> {
+        match self.send(method.clone(), path, body).await {
+            Err(ForgeError::Ambiguous { message }) => {
+                tracing::warn!("{message}; repeating (this write is idempotent)");
+                self.send(method, path, body).await
+            }
+            other => other,
+        }
+    }
+
+    fn expect_ok(&self, method: &Method, path: &str, a: Answer) -> Result<Answer> {
+        if a.ok() {
+            Ok(a)
+        } else {
+            Err(self.client.error(method, path, &a))
+        }
+    }
+
+    async fn git_object(&self, kind: &str, body: &Value) -> Result<String> {
+        let path = self.path(&format!("/git/{kind}"));
+        let a = self.send_repeatable(Method::POST, &path, body).await?;
+        let a = self.expect_ok(&Method::POST, &path, a)?;
+        Ok(a.json::<wire::Sha>(&path)?.sha)
+    }
+}
+
+impl Forge for GitHub {
+    async fn repository(&self) -> Result<RepoInfo> {
+        Ok(self.client.get::<wire::Repo>(&self.path("")).await?.into())
+    }
+
+    async fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        Ok(self
+            .client
+            .get::<wire::Pull>(&self.path(&format!("/pulls/{number}")))
+            .await?
+            .into())
+    }
+
+    async fn find_pull_request(
+        &self,
+        head: &str,
+        include_closed: bool,
+    ) -> Result<Option<PullRequest>> {
+        let state = if include_closed { "all" } else { "open" };
+        let query = format!(
+            "/pulls?head={}%3A{}&state={state}&sort=created&direction=desc",
+            encode(&self.repo.owner, false),
+            encode(head, false)
+        );
+        let pulls: Vec<wire::Pull> = self.client.get(&self.path(&query)).await?;
+        Ok(pulls.into_iter().next().map(Into::into))
+    }
+
+    async fn create_pull_request(&self, pr: &NewPullRequest) -> Result<PullRequest> {
+        let path = self.path("/pulls");
+        let body = json!({"title": pr.title, "head": pr.head, "base": pr.base, "body": pr.body, "draft": pr.draft});
+        for attempt in 0..2 {
+            match self.send(Method::POST, &path, &body).await {
+                Ok(a) if a.ok() => return Ok(a.json::<wire::Pull>(&path)?.into()),
+                Ok(a) if a.status == 422 && a.message().contains("pull request already exists") => {
+                    let Some(existing) = self.find_pull_request(&pr.head, false).await? else {
+                        return Err(self.client.error(&Method::POST, &path, &a));
+                    };
+                    let update = PrUpdate {
+                        title: Some(pr.title.clone()),
+                        body: Some(pr.body.clone()),
+                        state: None,
+                    };
+                    return self.update_pull_request(existing.number, &update).await;
+                }
+                Ok(a) if a.status == 422 && a.message().contains("No commits between") => {
+                    return Err(ForgeError::Api {
+                        status: 422,
+                        method: "POST".into(),
+                        path,
+                        message: format!(
+                            "no commits between {} and {}: nothing to open a pull request for",
+                            pr.base, pr.head
+                        ),
+                    });
+                }
+                Ok(a) => return Err(self.client.error(&Method::POST, &path, &a)),
+                Err(ForgeError::Ambiguous { message }) if attempt == 0 => {
+                    tracing::warn!("{message}; looking for the pull request before retrying");
+                    if let Some(found) = self.find_pull_request(&pr.head, false).await? {
+                        return Ok(found);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ForgeError::Ambiguous {
+            message: format!(
+                "creating the pull request for {} did not get a clear answer twice",
+                pr.head
+            ),
+        })
+    }
+
+    async fn update_pull_request(&self, number: u64, update: &PrUpdate) -> Result<PullRequest> {
+        let path = self.path(&format!("/pulls/{number}"));
+        let mut body = json!({});
+        if let Some(t) = &update.title {
+            body["title"] = json!(t);
+        }
+        if let Some(b) = &update.body {
+            body["body"] = json!(b);
+        }
+        if let Some(s) = update.state {
+            body["state"] = json!(s);
+        }
+        let a = self.send_repeatable(Method::PATCH, &path, &body).await?;
+        Ok(self
+            .expect_ok(&Method::PATCH, &path, a)?
+            .json::<wire::Pull>(&path)?
+            .into())
+    }
+
+    async fn merge_pull_request(
+        &self,
+        number: u64,
+        method: MergeMethod,
+        head_sha: &str,
+    ) -> Result<String> {
+        let path = self.path(&format!("/pulls/{number}/merge"));
+        let a = self
+            .send(
+                Method::PUT,
+                &path,
+                &json!({"merge_method": method, "sha": head_sha}),
+            )
+            .await?;
+        Ok(self
+            .expect_ok(&Method::PUT, &path, a)?
+            .json::<wire::Sha>(&path)?
+            .sha)
+    }
+
+    async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>> {
+        let files: Vec<wire::File> = self
+            .client
+            .get_all(&self.path(&format!("/pulls/{number}/files")), 30)
+            .await?;
+        Ok(files.into_iter().map(Into::into).collect())
+    }
+
+    async fn pull_request_diff(&self, number: u64) -> Result<String> {
+        let path = self.path(&format!("/pulls/{number}"));
+        let a = self
+            .client
+            .send(
+                Method::GET,
+                &path,
+                None,
+                Some("application/vnd.github.diff"),
+            )
+            .await?;
+        let a = self.expect_ok(&Method::GET, &path, a)?;
+        String::from_utf8(a.body).map_err(|e| ForgeError::Decode {
+            what: path,
+            message: format!("diff is not UTF-8: {e}"),
+        })
+    }
+
+    async fn comments(&self, issue: u64) -> Result<Vec<Comment>> {
+        let list: Vec<wire::IssueComment> = self
+            .client
+            .get_all(&self.path(&format!("/issues/{issue}/comments")), 50)
+            .await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    async fn create_comment(&self, issue: u64, body: &str) -> Result<Comment> {
+        let path = self.path(&format!("/issues/{issue}/comments"));
+        let payload = json!({"body": body});
+        for attempt in 0..2 {
+            match self.send(Method::POST, &path, &payload).await {
+                Ok(a) => {
+                    return Ok(self
+                        .expect_ok(&Method::POST, &path, a)?
+                        .json::<wire::IssueComment>(&path)?
+                        .into());
+                }
+                Err(ForgeError::Ambiguous { message }) if attempt == 0 => {
+                    tracing::warn!("{message}; looking for the comment before retrying");
+                    if let Some(c) = self
+                        .comments(issue)
+                        .await?
+                        .into_iter()
+                        .find(|c| c.body == body)
+                    {
+                        return Ok(c);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ForgeError::Ambiguous {
+            message: format!("commenting on #{issue} did not get a clear answer twice"),
+        })
+    }
+
+    async fn update_comment(&self, id: u64, body: &str) -> Result<Comment> {
+        let path = self.path(&format!("/issues/comments/{id}"));
+        let a = self
+            .send_repeatable(Method::PATCH, &path, &json!({"body": body}))
+            .await?;
+        Ok(self
+            .expect_ok(&Method::PATCH, &path, a)?
+            .json::<wire::IssueComment>(&path)?
+            .into())
+    }
+
+    async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
+        let list: Vec<wire::ReviewComment> = self
+            .client
+            .get_all(&self.path(&format!("/pulls/{number}/comments")), 30)
+            .await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
+        // Raw JSON: octocrab's review builder cannot carry inline comments.
+        let path = self.path(&format!("/pulls/{number}/reviews"));
+        let comments: Vec<Value> = review
+            .comments
+            .iter()
+            .map(|c| json!({"path": c.path, "line": c.line, "side": "RIGHT", "body": c.body}))
+            .collect();
+        let body = json!({"commit_id": review.commit_id, "body": review.body, "event": review.event, "comments": comments});
+        let a = self.send(Method::POST, &path, &body).await?;
+        Ok(self
+            .expect_ok(&Method::POST, &path, a)?
+            .json::<wire::Id>(&path)?
+            .id)
+    }
+
+    async fn branch(&self, name: &str) -> Result<Option<String>> {
+        let path = self.path(&format!("/git/ref/heads/{}", encode(name, true)));
+        let a = self.client.send(Method::GET, &path, None, None).await?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.expect_ok(&Method::GET, &path, a)?
+                .json::<wire::Ref>(&path)?
+                .object
+                .sha,
+        ))
+    }
+
+    async fn create_branch(&self, name: &str, sha: &str) -> Result<()> {
+        let path = self.path("/git/refs");
+        let body = json!({"ref": format!("refs/heads/{name}"), "sha": sha});
+        let exists = |current: String| {
+            if current == sha {
+                Ok(())
+            } else {
+                Err(ForgeError::BranchExists {
+                    branch: name.to_string(),
+                    sha: current,
+                })
+            }
+        };
+        for attempt in 0..2 {
+            match self.send(Method::POST, &path, &body).await {
+                Ok(a) if a.ok() => return Ok(()),
+                Ok(a) if a.status == 422 && a.message().contains("Reference already exists") => {
+                    let current = self.branch(name).await?.unwrap_or_default();
+                    return exists(current);
+                }
+                Ok(a) => return Err(self.client.error(&Method::POST, &path, &a)),
+                Err(ForgeError::Ambiguous { message }) if attempt == 0 => {
+                    tracing::warn!("{message}; reading the branch before retrying");
+                    if let Some(current) = self.branch(name).await? {
+                        return exists(current);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ForgeError::Ambiguous {
+            message: format!("creating branch {name} did not get a clear answer twice"),
+        })
+    }
+
+    async fn update_branch(&self, name: &str, expected: &str, sha: &str) -> Result<()> {
+        let moved = |current: String| ForgeError::BranchMoved {
+            branch: name.to_string(),
+            expected: expected.to_string(),
+            current,
+        };
+        let current = self
+            .branch(name)
+            .await?
+            .ok_or_else(|| ForgeError::NotFound {
+                what: format!("branch {name}"),
+            })?;
+        if current == sha {
+            return Ok(());
+        }
+        if current != expected {
+            return Err(moved(current));
+        }
+        let path = self.path(&format!("/git/refs/heads/{}", encode(name, true)));
+        let body = json!({"sha": sha, "force": false});
+        match self.send(Method::PATCH, &path, &body).await {
+            Ok(a) if a.ok() => Ok(()),
+            Ok(a) if a.status == 422 => {
+                let now = self.branch(name).await?.unwrap_or_default();
+                if now == sha { Ok(()) } else { Err(moved(now)) }
+            }
+            Ok(a) => Err(self.client.error(&Method::PATCH, &path, &a)),
+            Err(ForgeError::Ambiguous { .. }) => {
+                let now = self.branch(name).await?.unwrap_or_default();
+                if now == sha { Ok(()) } else { Err(moved(now)) }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_commit(&self, commit: &NewCommit) -> Result<String> {
+        let parent_path = self.path(&format!("/git/commits/{}", encode(&commit.parent, false)));
+        let parent: wire::GitCommit = self.client.get(&parent_path).await?;
+        let mut entries = Vec::new();
+        for change in &commit.changes {
+            let mode = if change.executable {
+                "100755"
+            } else {
+                "100644"
+            };
+            let sha = match &change.content {
+                Some(bytes) => {
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+                    Value::String(
+                        self.git_object(
+                            "blobs",
+                            &json!({"content": encoded, "encoding": "base64"}),
+                        )
+                        .await?,
+                    )
+                }
+                None => Value::Null,
+            };
+            entries.push(json!({"path": change.path, "mode": mode, "type": "blob", "sha": sha}));
+        }
+        let tree = self
+            .git_object(
+                "trees",
+                &json!({"base_tree": parent.tree.sha, "tree": entries}),
+            )
+            .await?;
+        let mut body = json!({"message": commit.message, "tree": tree, "parents": [commit.parent]});
+        if let Some(a) = &commit.author {
+            body["author"] = json!({"name": a.name, "email": a.email});
+        }
+        self.git_object("commits", &body).await
+    }
+
+    async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
+        let url = self.path(&format!(
+            "/contents/{}?ref={}",
+            encode(path, true),
+            encode(git_ref, false)
+        ));
+        let a = self
+            .client
+            .send(Method::GET, &url, None, Some("application/vnd.github.raw"))
+            .await?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        Ok(Some(self.expect_ok(&Method::GET, &url, a)?.body))
+    }
+
+    async fn dispatch_workflow(&self, workflow: &str, git_ref: &str, inputs: &Value) -> Result<()> {
+        let path = self.path(&format!(
+            "/actions/workflows/{}/dispatches",
+            encode(workflow, false)
+        ));
+        let a = self
+            .send(
+                Method::POST,
+                &path,
+                &json!({"ref": git_ref, "inputs": inputs}),
+            )
+            .await?;
+        self.expect_ok(&Method::POST, &path, a).map(|_| ())
+    }
+}

@@ -1,0 +1,888 @@
+//! A fake GitHub for tests: a stateful REST server on 127.0.0.1 speaking GitHub's JSON shapes for
+//! the routes the forge uses (repos, pulls, comments, reviews, git data, contents, dispatches),
+//! with fault injection (5xx, secondary rate limits, slow answers after the write happened,
+//! concurrent pushes) and a request log. `ROUTES` lists what it serves, with the statuses it
+//! can answer, so `fake_github_openapi.rs` can check it against GitHub's OpenAPI description.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// (method, OpenAPI path template, statuses this fake answers besides injected faults).
+pub const ROUTES: &[(&str, &str, &[u16])] = &[
+    ("GET", "/repos/{owner}/{repo}", &[200, 404]),
+    ("GET", "/repos/{owner}/{repo}/pulls", &[200]),
+    ("POST", "/repos/{owner}/{repo}/pulls", &[201, 422]),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}",
+        &[200, 404, 406],
+    ),
+    (
+        "PATCH",
+        "/repos/{owner}/{repo}/pulls/{pull_number}",
+        &[200, 404],
+    ),
+    (
+        "PUT",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+        &[200, 404, 405, 409],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+        &[200, 404],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+        &[200],
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        &[200, 404, 422],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        &[200],
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        &[201, 403],
+    ),
+    (
+        "PATCH",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        &[200],
+    ),
+    ("GET", "/repos/{owner}/{repo}/git/ref/{ref}", &[200, 404]),
+    ("POST", "/repos/{owner}/{repo}/git/refs", &[201, 422]),
+    ("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}", &[200, 422]),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/git/commits/{commit_sha}",
+        &[200, 404],
+    ),
+    ("POST", "/repos/{owner}/{repo}/git/commits", &[201, 422]),
+    ("POST", "/repos/{owner}/{repo}/git/blobs", &[201]),
+    ("POST", "/repos/{owner}/{repo}/git/trees", &[201, 422]),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/contents/{path}",
+        &[200, 304, 404],
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        &[204],
+    ),
+];
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// Answer this status without doing anything.
+    Status(u16),
+    /// 403 "secondary rate limit", with `retry-after` seconds when given.
+    SecondaryLimit(Option<u64>),
+    /// Do the request, then stall before answering (the client times out; the write happened).
+    SlowAfterApply(Duration),
+    /// Answer 403 with this message (permission problems).
+    Forbidden(&'static str),
+    /// Before doing the request, move this branch forward by one commit (a concurrent push).
+    ConcurrentPush(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: &'static str,
+    /// Matches when the request path contains this.
+    pub path: &'static str,
+    pub kind: FaultKind,
+    pub times: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Pull {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub open: bool,
+    pub merged: bool,
+    pub draft: bool,
+    pub head: String,
+    pub base: String,
+    pub merge_sha: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommitObj {
+    pub tree: String,
+    pub parents: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub owner: String,
+    pub repo: String,
+    pub default_branch: String,
+    pub refs: BTreeMap<String, String>,
+    pub commits: HashMap<String, CommitObj>,
+    /// tree sha → path → (mode, blob sha)
+    pub trees: HashMap<String, BTreeMap<String, (String, String)>>,
+    pub blobs: HashMap<String, Vec<u8>>,
+    pub pulls: Vec<Pull>,
+    /// (id, issue, body, author)
+    pub comments: Vec<(u64, u64, String, String)>,
+    /// (pr, path, line, body)
+    pub review_comments: Vec<(u64, String, u64, String)>,
+    pub reviews: Vec<Value>,
+    pub dispatches: Vec<Value>,
+    pub log: Vec<Logged>,
+    pub faults: Vec<Fault>,
+    next: u64,
+    pub etag_hits: usize,
+}
+
+impl State {
+    fn id(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn sha(&mut self) -> String {
+        let n = self.id();
+        format!("{n:040x}")
+    }
+
+    /// The flat file map of a commit.
+    pub fn files_at(&self, commit: &str) -> BTreeMap<String, (String, String)> {
+        self.commits
+            .get(commit)
+            .and_then(|c| self.trees.get(&c.tree))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A file's text at a branch.
+    pub fn file(&self, branch: &str, path: &str) -> Option<String> {
+        let sha = self.refs.get(branch)?;
+        let (_, blob) = self.files_at(sha).get(path)?.clone();
+        Some(String::from_utf8_lossy(self.blobs.get(&blob)?).into_owned())
+    }
+
+    /// Commits `files` (path → content) on `branch` (created from its parent or empty).
+    pub fn commit_files(&mut self, branch: &str, files: &[(&str, &str)], message: &str) -> String {
+        let parent = self.refs.get(branch).cloned();
+        let mut tree = parent
+            .as_ref()
+            .map(|p| self.files_at(p))
+            .unwrap_or_default();
+        for (path, content) in files {
+            let blob = self.sha();
+            self.blobs.insert(blob.clone(), content.as_bytes().to_vec());
+            tree.insert(path.to_string(), ("100644".into(), blob));
+        }
+        let tree_sha = self.sha();
+        self.trees.insert(tree_sha.clone(), tree);
+        let sha = self.sha();
+        self.commits.insert(
+            sha.clone(),
+            CommitObj {
+                tree: tree_sha,
+                parents: parent.into_iter().collect(),
+                message: message.into(),
+            },
+        );
+        self.refs.insert(branch.to_string(), sha.clone());
+        sha
+    }
+
+    fn is_ancestor(&self, ancestor: &str, of: &str) -> bool {
+        let mut stack = vec![of.to_string()];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(c) = stack.pop() {
+            if c == ancestor {
+                return true;
+            }
+            if seen.insert(c.clone())
+                && let Some(obj) = self.commits.get(&c)
+            {
+                stack.extend(obj.parents.iter().cloned());
+            }
+        }
+        false
+    }
+
+    fn pull_json(&self, p: &Pull) -> Value {
+        let head_sha = self.refs.get(&p.head).cloned().unwrap_or_default();
+        let base_sha = self.refs.get(&p.base).cloned().unwrap_or_default();
+        let repo = json!({"full_name": format!("{}/{}", self.owner, self.repo), "name": self.repo});
+        json!({
+            "url": format!("https://api.github.com/repos/{}/{}/pulls/{}", self.owner, self.repo, p.number),
+            "id": p.number + 1000, "node_id": "PR_x", "number": p.number,
+            "html_url": format!("https://github.com/{}/{}/pull/{}", self.owner, self.repo, p.number),
+            "state": if p.open { "open" } else { "closed" }, "locked": false,
+            "title": p.title, "body": if p.body.is_empty() { Value::Null } else { json!(p.body) },
+            "user": {"login": "codex-bot", "id": 1, "type": "Bot"},
+            "draft": p.draft, "merged": p.merged,
+            "merged_at": if p.merged { json!("2026-01-01T00:00:00Z") } else { Value::Null },
+            "merge_commit_sha": p.merge_sha, "mergeable": p.open.then_some(true),
+            "head": {"label": format!("{}:{}", self.owner, p.head), "ref": p.head, "sha": head_sha, "repo": repo},
+            "base": {"label": format!("{}:{}", self.owner, p.base), "ref": p.base, "sha": base_sha, "repo": repo},
+        })
+    }
+
+    fn changed_files(&self, p: &Pull) -> Vec<Value> {
+        let head = self
+            .refs
+            .get(&p.head)
+            .map(|s| self.files_at(s))
+            .unwrap_or_default();
+        let base = self
+            .refs
+            .get(&p.base)
+            .map(|s| self.files_at(s))
+            .unwrap_or_default();
+        let lines = |blob: &str| {
+            self.blobs
+                .get(blob)
+                .map(|b| String::from_utf8_lossy(b).lines().count())
+                .unwrap_or(0) as u64
+        };
+        let mut out = Vec::new();
+        for (path, (_, blob)) in &head {
+            match base.get(path) {
+                None => out.push(json!({"filename": path, "status": "added", "additions": lines(blob), "deletions": 0, "changes": lines(blob), "patch": format!("@@ -0,0 +1,{} @@", lines(blob))})),
+                Some((_, old)) if old != blob => out.push(json!({"filename": path, "status": "modified", "additions": lines(blob), "deletions": lines(old), "changes": lines(blob) + lines(old)})),
+                _ => {}
+            }
+        }
+        for (path, (_, old)) in &base {
+            if !head.contains_key(path) {
+                out.push(json!({"filename": path, "status": "removed", "additions": 0, "deletions": lines(old), "changes": lines(old)}));
+            }
+        }
+        out
+    }
+}
+
+pub struct FakeGitHub {
+    pub url: String,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl FakeGitHub {
+    /// Starts a fake for `owner/repo` whose default branch `main` holds one commit with a README.
+    pub fn start() -> FakeGitHub {
+        let mut st = State {
+            owner: "octo".into(),
+            repo: "app".into(),
+            default_branch: "main".into(),
+            ..State::default()
+        };
+        st.commit_files("main", &[("README.md", "# app\n")], "initial commit");
+        let state = Arc::new(Mutex::new(st));
+        let shared = state.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new().fallback(handle).with_state(shared);
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        FakeGitHub {
+            url: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn fault(&self, method: &'static str, path: &'static str, kind: FaultKind, times: usize) {
+        self.with(|s| {
+            s.faults.push(Fault {
+                method,
+                path,
+                kind,
+                times,
+            })
+        });
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.with(|s| s.log.clone())
+    }
+
+    /// Requests that change state (anything but GET).
+    pub fn writes(&self) -> Vec<Logged> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.method != "GET")
+            .collect()
+    }
+}
+
+fn reply(status: u16, body: Value) -> Response {
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+}
+
+fn not_found() -> Response {
+    reply(
+        404,
+        json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}),
+    )
+}
+
+fn validation(message: &str) -> Response {
+    reply(
+        422,
+        json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": message}], "documentation_url": "https://docs.github.com/rest", "status": "422"}),
+    )
+}
+
+async fn handle(
+    AxState(state): AxState<Arc<Mutex<State>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query: HashMap<String, String> = uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), percent_decode(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let fault = {
+        let mut st = state.lock().unwrap();
+        let hit = st
+            .faults
+            .iter()
+            .position(|f| f.method == method.as_str() && path.contains(f.path) && f.times > 0);
+        hit.map(|i| {
+            st.faults[i].times -= 1;
+            st.faults[i].kind.clone()
+        })
+    };
+    let mut delay = None;
+    let early = match fault {
+        Some(FaultKind::Status(s)) => Some(reply(s, json!({"message": "Server Error"}))),
+        Some(FaultKind::SecondaryLimit(after)) => {
+            let mut r = reply(
+                403,
+                json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
+            );
+            if let Some(secs) = after {
+                r.headers_mut()
+                    .insert("retry-after", secs.to_string().parse().unwrap());
+            }
+            Some(r)
+        }
+        Some(FaultKind::Forbidden(m)) => Some(reply(
+            403,
+            json!({"message": m, "documentation_url": "https://docs.github.com/rest"}),
+        )),
+        Some(FaultKind::SlowAfterApply(d)) => {
+            delay = Some(d);
+            None
+        }
+        Some(FaultKind::ConcurrentPush(branch)) => {
+            state.lock().unwrap().commit_files(
+                branch,
+                &[("CONCURRENT.md", "pushed by someone else\n")],
+                "concurrent push",
+            );
+            None
+        }
+        None => None,
+    };
+    let mut response = match early {
+        Some(r) => r,
+        None => {
+            let mut st = state.lock().unwrap();
+            route(&mut st, &method, &path, &query, &headers, &json_body)
+        }
+    };
+    if method == Method::GET && response.status() == StatusCode::OK {
+        response = with_etag(response, &headers, &state).await;
+    }
+    {
+        let mut st = state.lock().unwrap();
+        let status = response.status().as_u16();
+        let shown = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        st.log.push(Logged {
+            method: method.to_string(),
+            path: shown,
+            status,
+            body: json_body,
+        });
+    }
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    response
+}
+
+/// Adds an ETag to a 200 and answers 304 when the client already has it, as GitHub does.
+async fn with_etag(response: Response, headers: &HeaderMap, state: &Arc<Mutex<State>>) -> Response {
+    use std::hash::{Hash, Hasher};
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    let etag = format!("W/\"{:016x}\"", h.finish());
+    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        state.lock().unwrap().etag_hits += 1;
+        return (StatusCode::NOT_MODIFIED, [("etag", etag)]).into_response();
+    }
+    parts.headers.insert("etag", etag.parse().unwrap());
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn route(
+    st: &mut State,
+    method: &Method,
+    path: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Response {
+    let prefix = format!("/repos/{}/{}", st.owner, st.repo);
+    let Some(rest) = path.strip_prefix(&prefix) else {
+        return not_found();
+    };
+    let rest = percent_decode(rest);
+    let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match (method.as_str(), seg.as_slice()) {
+        ("GET", []) => reply(
+            200,
+            json!({"id": 1, "name": st.repo, "full_name": format!("{}/{}", st.owner, st.repo), "default_branch": st.default_branch, "private": false}),
+        ),
+        ("GET", ["pulls"]) => {
+            let head = q
+                .get("head")
+                .map(|h| h.split_once(':').map_or(h.as_str(), |(_, b)| b).to_string());
+            let state = q.get("state").map(String::as_str).unwrap_or("open");
+            let mut list: Vec<Value> = st
+                .pulls
+                .iter()
+                .rev()
+                .filter(|p| head.as_ref().is_none_or(|h| *h == p.head))
+                .filter(|p| state == "all" || (state == "open") == p.open)
+                .map(|p| st.pull_json(p))
+                .collect();
+            list.truncate(100);
+            reply(200, Value::Array(list))
+        }
+        ("POST", ["pulls"]) => {
+            let head = body["head"].as_str().unwrap_or("").to_string();
+            let base = body["base"].as_str().unwrap_or("").to_string();
+            if !st.refs.contains_key(&head) || !st.refs.contains_key(&base) {
+                return validation("head or base branch does not exist");
+            }
+            if st.pulls.iter().any(|p| p.open && p.head == head) {
+                return validation(&format!(
+                    "A pull request already exists for {}:{head}.",
+                    st.owner
+                ));
+            }
+            if st.refs[&head] == st.refs[&base] {
+                return validation(&format!("No commits between {base} and {head}"));
+            }
+            let number = st.id();
+            let p = Pull {
+                number,
+                title: body["title"].as_str().unwrap_or("").into(),
+                body: body["body"].as_str().unwrap_or("").into(),
+                open: true,
+                draft: body["draft"].as_bool().unwrap_or(false),
+                head,
+                base,
+                ..Pull::default()
+            };
+            let v = st.pull_json(&p);
+            st.pulls.push(p);
+            reply(201, v)
+        }
+        (m, ["pulls", n, tail @ ..]) => {
+            let Ok(n) = n.parse::<u64>() else {
+                return not_found();
+            };
+            let Some(i) = st.pulls.iter().position(|p| p.number == n) else {
+                return not_found();
+            };
+            match (m, tail) {
+                ("GET", []) => {
+                    let accept = headers
+                        .get("accept")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    if accept.contains("diff") {
+                        let files = st.changed_files(&st.pulls[i].clone());
+                        if files.len() > 300 {
+                            return reply(
+                                406,
+                                json!({"message": "Sorry, the diff exceeded the maximum number of files (300). Consider using 'List pull requests files' API or locally cloning the repository instead.", "errors": [{"resource": "PullRequest", "field": "diff", "code": "too_large"}]}),
+                            );
+                        }
+                        return (
+                            StatusCode::OK,
+                            files
+                                .iter()
+                                .map(|f| {
+                                    format!(
+                                        "diff --git a/{0} b/{0}\n",
+                                        f["filename"].as_str().unwrap()
+                                    )
+                                })
+                                .collect::<String>(),
+                        )
+                            .into_response();
+                    }
+                    reply(200, st.pull_json(&st.pulls[i].clone()))
+                }
+                ("PATCH", []) => {
+                    let p = &mut st.pulls[i];
+                    if let Some(t) = body["title"].as_str() {
+                        p.title = t.into();
+                    }
+                    if let Some(b) = body["body"].as_str() {
+                        p.body = b.into();
+                    }
+                    if let Some(s) = body["state"].as_str() {
+                        p.open = s == "open";
+                    }
+                    let p = p.clone();
+                    reply(200, st.pull_json(&p))
+                }
+                ("PUT", ["merge"]) => {
+                    let p = st.pulls[i].clone();
+                    if !p.open {
+                        return reply(405, json!({"message": "Pull Request is not mergeable"}));
+                    }
+                    let head_sha = st.refs[&p.head].clone();
+                    if body["sha"].as_str().is_some_and(|s| s != head_sha) {
+                        return reply(
+                            409,
+                            json!({"message": "Head branch was modified. Review and try the merge again."}),
+                        );
+                    }
+                    let tree = st.commits[&head_sha].tree.clone();
+                    let base_sha = st.refs[&p.base].clone();
+                    let sha = st.sha();
+                    st.commits.insert(
+                        sha.clone(),
+                        CommitObj {
+                            tree,
+                            parents: vec![base_sha],
+                            message: format!("{} (#{})", p.title, p.number),
+                        },
+                    );
+                    st.refs.insert(p.base.clone(), sha.clone());
+                    let pr = &mut st.pulls[i];
+                    pr.open = false;
+                    pr.merged = true;
+                    pr.merge_sha = Some(sha.clone());
+                    reply(
+                        200,
+                        json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
+                    )
+                }
+                ("GET", ["files"]) => {
+                    let files = st.changed_files(&st.pulls[i].clone());
+                    let per = q
+                        .get("per_page")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(30usize);
+                    let page = q.get("page").and_then(|v| v.parse().ok()).unwrap_or(1usize);
+                    let chunk: Vec<Value> = files
+                        .iter()
+                        .skip((page - 1) * per)
+                        .take(per)
+                        .cloned()
+                        .collect();
+                    let mut r = reply(200, Value::Array(chunk));
+                    if page * per < files.len() {
+                        let link =
+                            format!("<{path}?per_page={per}&page={}>; rel=\"next\"", page + 1);
+                        r.headers_mut().insert("link", link.parse().unwrap());
+                    }
+                    r
+                }
+                ("GET", ["comments"]) => {
+                    let list: Vec<Value> = st.review_comments.iter().filter(|c| c.0 == n).map(|c| json!({"id": 1, "path": c.1, "line": c.2, "original_line": c.2, "body": c.3, "user": {"login": "codex-bot"}})).collect();
+                    reply(200, Value::Array(list))
+                }
+                ("POST", ["reviews"]) => {
+                    let p = st.pulls[i].clone();
+                    let head = st.files_at(&st.refs[&p.head].clone());
+                    for c in body["comments"].as_array().into_iter().flatten() {
+                        let path = c["path"].as_str().unwrap_or("");
+                        let line = c["line"].as_u64().unwrap_or(0);
+                        let lines = head
+                            .get(path)
+                            .and_then(|(_, b)| st.blobs.get(b))
+                            .map(|b| String::from_utf8_lossy(b).lines().count() as u64)
+                            .unwrap_or(0);
+                        if line == 0 || line > lines {
+                            return reply(
+                                422,
+                                json!({"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]}),
+                            );
+                        }
+                    }
+                    for c in body["comments"].as_array().into_iter().flatten() {
+                        st.review_comments.push((
+                            n,
+                            c["path"].as_str().unwrap_or("").into(),
+                            c["line"].as_u64().unwrap_or(0),
+                            c["body"].as_str().unwrap_or("").into(),
+                        ));
+                    }
+                    let id = st.id();
+                    st.reviews.push(body.clone());
+                    reply(
+                        200,
+                        json!({"id": id, "state": body["event"], "body": body["body"], "commit_id": body["commit_id"], "user": {"login": "codex-bot"}}),
+                    )
+                }
+                _ => not_found(),
+            }
+        }
+        ("GET", ["issues", n, "comments"]) => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let per = q
+                .get("per_page")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30usize);
+            let page = q.get("page").and_then(|v| v.parse().ok()).unwrap_or(1usize);
+            let list: Vec<Value> = st
+                .comments
+                .iter()
+                .filter(|c| c.1 == n)
+                .skip((page - 1) * per)
+                .take(per)
+                .map(|c| json!({"id": c.0, "body": c.2, "user": {"login": c.3, "type": "Bot"}}))
+                .collect();
+            reply(200, Value::Array(list))
+        }
+        ("POST", ["issues", n, "comments"]) => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let id = st.id();
+            let text = body["body"].as_str().unwrap_or("").to_string();
+            st.comments.push((id, n, text.clone(), "codex-bot".into()));
+            reply(
+                201,
+                json!({"id": id, "body": text, "user": {"login": "codex-bot", "type": "Bot"}}),
+            )
+        }
+        ("PATCH", ["issues", "comments", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let Some(c) = st.comments.iter_mut().find(|c| c.0 == id) else {
+                return not_found();
+            };
+            c.2 = body["body"].as_str().unwrap_or("").into();
+            let c = c.clone();
+            reply(200, json!({"id": c.0, "body": c.2, "user": {"login": c.3}}))
+        }
+        ("GET", ["git", "ref", "heads", branch @ ..]) => {
+            let b = branch.join("/");
+            match st.refs.get(&b) {
+                Some(sha) => reply(
+                    200,
+                    json!({"ref": format!("refs/heads/{b}"), "node_id": "REF_x", "url": "", "object": {"type": "commit", "sha": sha, "url": ""}}),
+                ),
+                None => not_found(),
+            }
+        }
+        ("POST", ["git", "refs"]) => {
+            let r = body["ref"].as_str().unwrap_or("");
+            let sha = body["sha"].as_str().unwrap_or("").to_string();
+            let Some(b) = r.strip_prefix("refs/heads/") else {
+                return validation("ref must start with refs/heads/");
+            };
+            if st.refs.contains_key(b) {
+                return reply(
+                    422,
+                    json!({"message": "Reference already exists", "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference", "status": "422"}),
+                );
+            }
+            if !st.commits.contains_key(&sha) {
+                return reply(422, json!({"message": "Object does not exist"}));
+            }
+            st.refs.insert(b.to_string(), sha.clone());
+            reply(
+                201,
+                json!({"ref": r, "object": {"type": "commit", "sha": sha}}),
+            )
+        }
+        ("PATCH", ["git", "refs", "heads", branch @ ..]) => {
+            let b = branch.join("/");
+            let sha = body["sha"].as_str().unwrap_or("").to_string();
+            let Some(current) = st.refs.get(&b).cloned() else {
+                return reply(422, json!({"message": "Reference does not exist"}));
+            };
+            let force = body["force"].as_bool().unwrap_or(false);
+            if !force && !st.is_ancestor(&current, &sha) {
+                return reply(
+                    422,
+                    json!({"message": "Update is not a fast forward", "documentation_url": "https://docs.github.com/rest/git/refs#update-a-reference", "status": "422"}),
+                );
+            }
+            st.refs.insert(b.clone(), sha.clone());
+            reply(
+                200,
+                json!({"ref": format!("refs/heads/{b}"), "object": {"type": "commit", "sha": sha}}),
+            )
+        }
+        ("GET", ["git", "commits", sha]) => match st.commits.get(*sha) {
+            Some(c) => reply(
+                200,
+                json!({"sha": sha, "tree": {"sha": c.tree}, "parents": c.parents.iter().map(|p| json!({"sha": p})).collect::<Vec<_>>(), "message": c.message}),
+            ),
+            None => not_found(),
+        },
+        ("POST", ["git", "blobs"]) => {
+            let content = body["content"].as_str().unwrap_or("");
+            let bytes = if body["encoding"] == "base64" {
+                base64::engine::general_purpose::STANDARD
+                    .decode(content)
+                    .unwrap_or_default()
+            } else {
+                content.as_bytes().to_vec()
+            };
+            let sha = st.sha();
+            st.blobs.insert(sha.clone(), bytes);
+            reply(201, json!({"sha": sha, "url": ""}))
+        }
+        ("POST", ["git", "trees"]) => {
+            let mut tree = body["base_tree"]
+                .as_str()
+                .and_then(|t| st.trees.get(t))
+                .cloned()
+                .unwrap_or_default();
+            for e in body["tree"].as_array().into_iter().flatten() {
+                let path = e["path"].as_str().unwrap_or("").to_string();
+                match e["sha"].as_str() {
+                    Some(blob) => {
+                        tree.insert(
+                            path,
+                            (e["mode"].as_str().unwrap_or("100644").into(), blob.into()),
+                        );
+                    }
+                    None => {
+                        if tree.remove(&path).is_none() {
+                            return reply(
+                                422,
+                                json!({"message": format!("GitRPC::BadObjectState: {path} not in base tree")}),
+                            );
+                        }
+                    }
+                }
+            }
+            let sha = st.sha();
+            st.trees.insert(sha.clone(), tree);
+            reply(201, json!({"sha": sha, "tree": []}))
+        }
+        ("POST", ["git", "commits"]) => {
+            let tree = body["tree"].as_str().unwrap_or("").to_string();
+            if !st.trees.contains_key(&tree) {
+                return reply(422, json!({"message": "Tree SHA does not exist"}));
+            }
+            let parents: Vec<String> = body["parents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect();
+            let sha = st.sha();
+            st.commits.insert(
+                sha.clone(),
+                CommitObj {
+                    tree: tree.clone(),
+                    parents,
+                    message: body["message"].as_str().unwrap_or("").into(),
+                },
+            );
+            reply(201, json!({"sha": sha, "tree": {"sha": tree}}))
+        }
+        ("GET", ["contents", file @ ..]) => {
+            let r = q
+                .get("ref")
+                .cloned()
+                .unwrap_or_else(|| st.default_branch.clone());
+            let commit = st.refs.get(&r).cloned().unwrap_or(r);
+            let files = st.files_at(&commit);
+            match files
+                .get(&file.join("/"))
+                .and_then(|(_, b)| st.blobs.get(b))
+            {
+                Some(bytes) => (StatusCode::OK, bytes.clone()).into_response(),
+                None => not_found(),
+            }
+        }
+        ("POST", ["actions", "workflows", _, "dispatches"]) => {
+            st.dispatches.push(body.clone());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => not_found(),
+    }
+}
