@@ -427,3 +427,26 @@ fn polled_reads_revalidate_with_etags_and_commits_go_through_git_data() {
     let e = block(gh.create_branch("feature/T-0008-u", &other)).unwrap_err();
     assert!(matches!(e, ForgeError::BranchExists { .. }), "{e}");
 }
+
+#[test]
+fn primary_rate_limits_wait_when_cheap_and_fail_clearly_when_not() {
+    let fake = FakeGitHub::start();
+    let mut s = settings(&fake);
+    s.max_rate_wait = Duration::from_secs(2);
+    let gh = RT.with(|rt| {
+        let _inside = rt.enter();
+        GitHub::new(RepoId::parse("octo/app").unwrap(), s).unwrap()
+    });
+    fake.fault("GET", "/repos/octo/app", FaultKind::PrimaryLimit(0), 1);
+    let started = std::time::Instant::now();
+    assert_eq!(block(gh.repository()).unwrap().default_branch, "main");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited for the reset"
+    );
+
+    fake.fault("GET", "/repos/octo/app", FaultKind::PrimaryLimit(3600), 1);
+    let e = block(gh.repository()).unwrap_err();
+    assert!(matches!(e, ForgeError::RateLimited { .. }), "{e}");
+    assert!(e.to_string().contains("API budget is used up"), "{e}");
+}

@@ -398,3 +398,30 @@ impl<F: Forge> Forge for Guarded<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_tree_entries_refuse_links_and_submodules() {
+        let guard = Guard::new(&Config::default(), "main").unwrap();
+        assert_eq!(guard.check_entry("src/a.py", 0o100644).unwrap(), "src/a.py");
+        assert_eq!(guard.check_entry("bin/run", 0o100755).unwrap(), "bin/run");
+        let link = guard.check_entry("src/link", MODE_SYMLINK).unwrap_err();
+        assert!(link.to_string().contains("symlinks"), "{link}");
+        let sub = guard.check_entry("vendor/lib", MODE_SUBMODULE).unwrap_err();
+        assert!(sub.to_string().contains("submodules"), "{sub}");
+        assert!(matches!(
+            guard.check_entry(".github/workflows/x.yml", 0o100644),
+            Err(PolicyError::ProtectedPath { .. })
+        ));
+        assert!(guard.live(), "mode pr without dry run writes");
+        let mut observe = Config::default();
+        observe.mode = Mode::Observe;
+        assert!(!Guard::new(&observe, "main").unwrap().live());
+        let mut dry = Config::default();
+        dry.workflow.dry_run = true;
+        assert!(!Guard::new(&dry, "main").unwrap().live());
+    }
+}

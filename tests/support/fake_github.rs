@@ -97,6 +97,8 @@ pub enum FaultKind {
     SecondaryLimit(Option<u64>),
     /// Do the request, then stall before answering (the client times out; the write happened).
     SlowAfterApply(Duration),
+    /// 403 with `x-ratelimit-remaining: 0` and a reset this many seconds from now.
+    PrimaryLimit(u64),
     /// Answer 403 with this message (permission problems).
     Forbidden(&'static str),
     /// Before doing the request, move this branch forward by one commit (a concurrent push).
@@ -410,6 +412,22 @@ async fn handle(
                 r.headers_mut()
                     .insert("retry-after", secs.to_string().parse().unwrap());
             }
+            Some(r)
+        }
+        Some(FaultKind::PrimaryLimit(secs)) => {
+            let reset = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                + secs;
+            let mut r = reply(
+                403,
+                json!({"message": "API rate limit exceeded for installation ID 1.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
+            );
+            r.headers_mut()
+                .insert("x-ratelimit-remaining", "0".parse().unwrap());
+            r.headers_mut()
+                .insert("x-ratelimit-reset", reset.to_string().parse().unwrap());
             Some(r)
         }
         Some(FaultKind::Forbidden(m)) => Some(reply(
