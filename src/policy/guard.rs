@@ -417,8 +417,10 @@ mod tests {
             Err(PolicyError::ProtectedPath { .. })
         ));
         assert!(guard.live(), "mode pr without dry run writes");
-        let mut observe = Config::default();
-        observe.mode = Mode::Observe;
+        let observe = Config {
+            mode: Mode::Observe,
+            ..Config::default()
+        };
         assert!(!Guard::new(&observe, "main").unwrap().live());
         let mut dry = Config::default();
         dry.workflow.dry_run = true;
