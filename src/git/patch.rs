@@ -124,8 +124,19 @@ pub(crate) fn render(
     if hunks.is_empty() {
         return out;
     }
-    out.patch
-        .push_str(&format!("--- {label_a}\n+++ {label_b}\n"));
+    // Like git, a name with a space gets a trailing tab so patch tools can find its end.
+    let tab = |side: Option<&Side<'_>>| {
+        if side.is_some_and(|s| s.path.contains(&b' ')) {
+            "\t"
+        } else {
+            ""
+        }
+    };
+    out.patch.push_str(&format!(
+        "--- {label_a}{}\n+++ {label_b}{}\n",
+        tab(old),
+        tab(new)
+    ));
     let budget = opts.max_patch_bytes;
     for hunk in hunks {
         let size = hunk.header.len() + 1 + hunk.lines.iter().map(|l| l.len() + 1).sum::<usize>();
