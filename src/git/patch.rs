@@ -1,0 +1,372 @@
+//! Turning two blob versions into git-compatible patch text, hunks and `--numstat` counts.
+//! Lines are diffed with imara-diff's Myers plus the indent heuristic (git's defaults), so a
+//! minimal diff gives the same counts as git; headers and quoting follow git byte for byte.
+
+use gix::diff::blob::{Algorithm, Diff as LineDiff, InternedInput, sources::byte_lines};
+
+use super::checkout::Mode;
+use super::diff::{ChangeKind, DiffOptions, Hunk};
+use super::quote::quote_path;
+
+/// Whether git would call this content binary: a NUL byte in the first 8000 bytes.
+pub fn is_binary(data: &[u8]) -> bool {
+    data[..data.len().min(8000)].contains(&0)
+}
+
+/// One side of a file change.
+pub(crate) struct Side<'a> {
+    pub path: &'a [u8],
+    pub mode: Mode,
+    /// Full hex id.
+    pub id: &'a str,
+    /// Content (for a submodule, git's `Subproject commit <sha>\n` stand-in).
+    pub data: &'a [u8],
+}
+
+/// The rendered change of one file.
+#[derive(Default)]
+pub(crate) struct Rendered {
+    pub hunks: Vec<Hunk>,
+    pub patch: String,
+    pub additions: u32,
+    pub deletions: u32,
+    pub binary: bool,
+    pub truncated: bool,
+}
+
+/// Render one file change. `kind` decides the header style; for `TypeChanged` the result is a
+/// deletion block followed by an addition block, as git prints it.
+pub(crate) fn render(
+    old: Option<&Side<'_>>,
+    new: Option<&Side<'_>>,
+    kind: ChangeKind,
+    similarity: Option<u8>,
+    opts: &DiffOptions,
+) -> Rendered {
+    if kind == ChangeKind::TypeChanged {
+        let mut del = render(old, None, ChangeKind::Deleted, None, opts);
+        let add = render(None, new, ChangeKind::Added, None, opts);
+        del.patch.push_str(&add.patch);
+        del.hunks.extend(add.hunks);
+        del.additions += add.additions;
+        del.deletions += add.deletions;
+        del.binary |= add.binary;
+        del.truncated |= add.truncated;
+        return del;
+    }
+    let old_path = old.or(new).map_or(&b""[..], |s| s.path);
+    let new_path = new.or(old).map_or(&b""[..], |s| s.path);
+    let a_name = quote_path("a/", old_path);
+    let b_name = quote_path("b/", new_path);
+
+    let mut head = format!("diff --git {a_name} {b_name}\n");
+    match (old, new) {
+        (None, Some(n)) => head.push_str(&format!("new file mode {}\n", n.mode)),
+        (Some(o), None) => head.push_str(&format!("deleted file mode {}\n", o.mode)),
+        (Some(o), Some(n)) if o.mode != n.mode => {
+            head.push_str(&format!("old mode {}\nnew mode {}\n", o.mode, n.mode));
+        }
+        _ => {}
+    }
+    if kind == ChangeKind::Renamed {
+        head.push_str(&format!(
+            "similarity index {}%\nrename from {}\nrename to {}\n",
+            similarity.unwrap_or(100),
+            quote_path("", old_path),
+            quote_path("", new_path)
+        ));
+    }
+    let old_id = old.map(|s| s.id);
+    let new_id = new.map(|s| s.id);
+    if old_id != new_id {
+        let zero = "0".repeat(opts.abbrev.clamp(4, 40));
+        let abbrev = |id: Option<&str>| {
+            id.map_or(zero.clone(), |id| {
+                id[..opts.abbrev.clamp(4, 40).min(id.len())].to_owned()
+            })
+        };
+        head.push_str(&format!("index {}..{}", abbrev(old_id), abbrev(new_id)));
+        if let (Some(o), Some(n)) = (old, new)
+            && o.mode == n.mode
+        {
+            head.push_str(&format!(" {}", o.mode));
+        }
+        head.push('\n');
+    }
+
+    let old_data = old.map_or(&b""[..], |s| s.data);
+    let new_data = new.map_or(&b""[..], |s| s.data);
+    let mut out = Rendered {
+        patch: head,
+        ..Rendered::default()
+    };
+    if old_id == new_id {
+        return out;
+    }
+    let label_a = if old.is_some() {
+        a_name
+    } else {
+        "/dev/null".to_owned()
+    };
+    let label_b = if new.is_some() {
+        b_name
+    } else {
+        "/dev/null".to_owned()
+    };
+    if is_binary(old_data) || is_binary(new_data) {
+        out.binary = true;
+        out.patch
+            .push_str(&format!("Binary files {label_a} and {label_b} differ\n"));
+        return out;
+    }
+
+    let hunks = text_hunks(old_data, new_data, opts.context_lines, &mut out);
+    if hunks.is_empty() {
+        return out;
+    }
+    // Like git, a name with a space gets a trailing tab so patch tools can find its end.
+    let tab = |side: Option<&Side<'_>>| {
+        if side.is_some_and(|s| s.path.contains(&b' ')) {
+            "\t"
+        } else {
+            ""
+        }
+    };
+    out.patch.push_str(&format!(
+        "--- {label_a}{}\n+++ {label_b}{}\n",
+        tab(old),
+        tab(new)
+    ));
+    let budget = opts.max_patch_bytes;
+    for hunk in hunks {
+        let size = hunk.header.len() + 1 + hunk.lines.iter().map(|l| l.len() + 1).sum::<usize>();
+        if out.patch.len() + size > budget {
+            out.truncated = true;
+            break;
+        }
+        out.patch.push_str(&hunk.header);
+        out.patch.push('\n');
+        for line in &hunk.lines {
+            out.patch.push_str(line);
+            out.patch.push('\n');
+        }
+        out.hunks.push(hunk);
+    }
+    out
+}
+
+/// Line-diff `old` → `new`, count additions/deletions into `out`, and build unified hunks.
+fn text_hunks(old: &[u8], new: &[u8], context: u32, out: &mut Rendered) -> Vec<Hunk> {
+    let input = InternedInput::new(byte_lines(old), byte_lines(new));
+    let mut diff = LineDiff::compute(Algorithm::Myers, &input);
+    diff.postprocess_lines(&input);
+    out.additions = diff.count_additions();
+    out.deletions = diff.count_removals();
+
+    let changes: Vec<_> = diff.hunks().collect();
+    let old_lines: Vec<&[u8]> = input.before.iter().map(|&t| input.interner[t]).collect();
+    let new_lines: Vec<&[u8]> = input.after.iter().map(|&t| input.interner[t]).collect();
+    let n_old = old_lines.len() as u32;
+
+    let mut hunks = Vec::new();
+    let mut func = FuncLine::default();
+    let mut i = 0;
+    while i < changes.len() {
+        // Group changes separated by at most 2*context unchanged lines, like xdiff.
+        let mut j = i;
+        while j + 1 < changes.len()
+            && changes[j + 1].before.start - changes[j].before.end <= 2 * context
+        {
+            j += 1;
+        }
+        let (first, last) = (&changes[i], &changes[j]);
+        let o_start = first.before.start.saturating_sub(context);
+        let o_end = (last.before.end + context).min(n_old);
+        let n_start = first.after.start - (first.before.start - o_start);
+        let n_end = last.after.end + (o_end - last.before.end);
+
+        let mut lines = Vec::new();
+        let mut pos = o_start;
+        for ch in &changes[i..=j] {
+            for k in pos..ch.before.start {
+                push_line(&mut lines, ' ', old_lines[k as usize]);
+            }
+            for k in ch.before.clone() {
+                push_line(&mut lines, '-', old_lines[k as usize]);
+            }
+            for k in ch.after.clone() {
+                push_line(&mut lines, '+', new_lines[k as usize]);
+            }
+            pos = ch.before.end;
+        }
+        for k in pos..o_end {
+            push_line(&mut lines, ' ', old_lines[k as usize]);
+        }
+
+        let (old_count, new_count) = (o_end - o_start, n_end - n_start);
+        func.search(&old_lines, o_start);
+        let mut header = format!(
+            "@@ -{}{} +{}{} @@",
+            if old_count == 0 { o_start } else { o_start + 1 },
+            if old_count == 1 {
+                String::new()
+            } else {
+                format!(",{old_count}")
+            },
+            if new_count == 0 { n_start } else { n_start + 1 },
+            if new_count == 1 {
+                String::new()
+            } else {
+                format!(",{new_count}")
+            },
+        );
+        if !func.text.is_empty() {
+            header.push(' ');
+            header.push_str(&func.text);
+        }
+        hunks.push(Hunk {
+            old_start: if old_count == 0 { o_start } else { o_start + 1 },
+            old_lines: old_count,
+            new_start: if new_count == 0 { n_start } else { n_start + 1 },
+            new_lines: new_count,
+            header,
+            lines,
+        });
+        i = j + 1;
+    }
+    hunks
+}
+
+fn push_line(lines: &mut Vec<String>, prefix: char, line: &[u8]) {
+    let (body, has_newline) = match line.strip_suffix(b"\n") {
+        Some(body) => (body, true),
+        None => (line, false),
+    };
+    let mut s = String::with_capacity(body.len() + 1);
+    s.push(prefix);
+    s.push_str(&String::from_utf8_lossy(body));
+    lines.push(s);
+    if !has_newline {
+        lines.push("\\ No newline at end of file".to_owned());
+    }
+}
+
+/// git's default hunk-header "function name": the nearest line above the hunk that starts
+/// with a letter, `_` or `$`, cut to 80 bytes and right-trimmed. Like xdiff, the search stops
+/// where the previous hunk's search started and otherwise keeps the previous answer.
+#[derive(Default)]
+struct FuncLine {
+    text: String,
+    /// Old-side index where the previous search started (exclusive lower bound).
+    limit: Option<u32>,
+}
+
+impl FuncLine {
+    fn search(&mut self, old_lines: &[&[u8]], hunk_start: u32) {
+        let limit = self.limit;
+        self.limit = hunk_start.checked_sub(1);
+        let Some(mut l) = hunk_start.checked_sub(1) else {
+            return;
+        };
+        loop {
+            if Some(l) == limit {
+                return;
+            }
+            let rec = old_lines[l as usize];
+            if let Some(&c) = rec.first()
+                && (c.is_ascii_alphabetic() || c == b'_' || c == b'$')
+            {
+                let mut cut = &rec[..rec.len().min(80)];
+                while let Some((&last, rest)) = cut.split_last() {
+                    if last.is_ascii_whitespace() {
+                        cut = rest;
+                    } else {
+                        break;
+                    }
+                }
+                self.text = String::from_utf8_lossy(cut).into_owned();
+                return;
+            }
+            if l == 0 {
+                return;
+            }
+            l -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side<'a>(path: &'a [u8], id: &'a str, data: &'a [u8]) -> Side<'a> {
+        Side {
+            path,
+            mode: Mode::File,
+            id,
+            data,
+        }
+    }
+
+    #[test]
+    fn binary_detection_looks_at_first_8000_bytes() {
+        assert!(is_binary(b"ab\0cd"));
+        assert!(!is_binary(b"plain text\n"));
+        let mut late = vec![b'a'; 8000];
+        late.push(0);
+        assert!(!is_binary(&late));
+    }
+
+    #[test]
+    fn modification_renders_git_style() {
+        let old = side(
+            b"f.txt",
+            "1111111111111111111111111111111111111111",
+            b"a\nb\nc\n",
+        );
+        let new = side(
+            b"f.txt",
+            "2222222222222222222222222222222222222222",
+            b"a\nB\nc\nd",
+        );
+        let r = render(
+            Some(&old),
+            Some(&new),
+            ChangeKind::Modified,
+            None,
+            &DiffOptions::default(),
+        );
+        assert_eq!(
+            r.patch,
+            "diff --git a/f.txt b/f.txt\nindex 1111111..2222222 100644\n--- a/f.txt\n+++ b/f.txt\n\
+             @@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d\n\\ No newline at end of file\n"
+        );
+        assert_eq!((r.additions, r.deletions), (2, 1));
+        assert_eq!(r.hunks.len(), 1);
+    }
+
+    #[test]
+    fn truncation_keeps_header_and_marks_file() {
+        let old_text: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+        let new_text: String = (0..2000).map(|i| format!("line {}\n", i * 2)).collect();
+        let old = side(
+            b"big",
+            "1111111111111111111111111111111111111111",
+            old_text.as_bytes(),
+        );
+        let new = side(
+            b"big",
+            "2222222222222222222222222222222222222222",
+            new_text.as_bytes(),
+        );
+        let opts = DiffOptions {
+            max_patch_bytes: 4096,
+            ..DiffOptions::default()
+        };
+        let r = render(Some(&old), Some(&new), ChangeKind::Modified, None, &opts);
+        assert!(r.truncated);
+        assert!(r.patch.len() <= 4096);
+        assert!(r.patch.starts_with("diff --git a/big b/big\n"));
+        assert!(r.additions > 0 && r.deletions > 0);
+    }
+}
