@@ -14,3 +14,4 @@ pub mod git;
 pub mod llm;
 pub mod policy;
 pub mod roles;
+pub mod tasks;
