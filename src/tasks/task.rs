@@ -402,6 +402,13 @@ impl Task {
                     &self.text[abs + ve..]
                 )
             }
+            None if !self.meta.status.is_empty() => {
+                return Err(EditError::Unsupported {
+                    key: "status",
+                    line: self.split.yaml_first_line,
+                    reason: "`status` is not on a top-level line of its own (flow-style front matter?)",
+                });
+            }
             None => {
                 let opening = &self.text[..yaml_start];
                 let eol = if opening.ends_with("\r\n") {
