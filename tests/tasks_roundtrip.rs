@@ -28,10 +28,19 @@ fn lines(b: &[u8]) -> Vec<&[u8]> {
 #[test]
 fn corpus_is_byte_exact_and_has_the_variety_we_claim() {
     let files = corpus();
-    let crlf = files.iter().filter(|(_, b)| b.windows(2).any(|w| w == b"\r\n")).count();
-    let bom = files.iter().filter(|(_, b)| b.starts_with(&[0xEF, 0xBB, 0xBF])).count();
+    let crlf = files
+        .iter()
+        .filter(|(_, b)| b.windows(2).any(|w| w == b"\r\n"))
+        .count();
+    let bom = files
+        .iter()
+        .filter(|(_, b)| b.starts_with(&[0xEF, 0xBB, 0xBF]))
+        .count();
     let no_nl = files.iter().filter(|(_, b)| !b.ends_with(b"\n")).count();
-    assert!(crlf >= 1 && bom >= 1 && no_nl >= 2, "crlf {crlf} bom {bom} no_nl {no_nl}");
+    assert!(
+        crlf >= 1 && bom >= 1 && no_nl >= 2,
+        "crlf {crlf} bom {bom} no_nl {no_nl}"
+    );
 }
 
 #[test]
@@ -39,7 +48,11 @@ fn unchanged_tasks_serialise_to_the_same_bytes() {
     for (path, bytes) in corpus() {
         let task = Task::parse(path.clone(), &bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(task.to_bytes(), &bytes[..], "{path}");
-        assert!(task.field_diagnostics().is_empty(), "{path}: {:?}", task.field_diagnostics());
+        assert!(
+            task.field_diagnostics().is_empty(),
+            "{path}: {:?}",
+            task.field_diagnostics()
+        );
     }
 }
 
@@ -48,7 +61,12 @@ fn whole_corpus_loads_and_validates_clean() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tasks/roundtrip");
     let set = load_dir(&dir, &default_states());
     assert_eq!(set.tasks.len(), 13);
-    let errors: Vec<String> = set.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+    let errors: Vec<String> = set
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
     // T-0011 has no owner/estimate (optional) but everything required is there.
     assert!(errors.is_empty(), "{errors:#?}");
 }
@@ -112,7 +130,9 @@ fn set_status_changes_exactly_one_line_and_back_restores_bytes() {
         let before = lines(&bytes);
         let after = lines(task.to_bytes());
         assert_eq!(before.len(), after.len(), "{path}: line count changed");
-        let changed: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
+        let changed: Vec<usize> = (0..before.len())
+            .filter(|&i| before[i] != after[i])
+            .collect();
         if original == "in_review" {
             assert!(changed.is_empty(), "{path}");
         } else {
@@ -124,9 +144,17 @@ fn set_status_changes_exactly_one_line_and_back_restores_bytes() {
         let reparsed = Task::parse(path.clone(), task.to_bytes()).unwrap();
         let mut meta = reparsed.meta().clone();
         meta.status = original.clone();
-        assert_eq!(&meta, Task::parse(path.clone(), &bytes).unwrap().meta(), "{path}");
+        assert_eq!(
+            &meta,
+            Task::parse(path.clone(), &bytes).unwrap().meta(),
+            "{path}"
+        );
         task.set_status(&original).unwrap();
-        assert_eq!(task.to_bytes(), &bytes[..], "{path}: setting the status back differs");
+        assert_eq!(
+            task.to_bytes(),
+            &bytes[..],
+            "{path}: setting the status back differs"
+        );
     }
     assert_eq!(edited, 12);
 }
@@ -146,14 +174,20 @@ fn set_status_keeps_quoting_comments_and_crlf() {
     assert!(t.text().contains("\nstatus: 'done'\n"));
     let mut t = get("T-0011-quoted-keys.md");
     t.set_status("blocked").unwrap();
-    assert!(t.text().contains("\n'status': \"blocked\"  # double-quoted value\n"));
+    assert!(
+        t.text()
+            .contains("\n'status': \"blocked\"  # double-quoted value\n")
+    );
     let mut t = get("T-0004-crlf.md");
     t.set_status("done").unwrap();
     assert!(t.text().contains("\r\nstatus: done\r\n"));
     assert!(!t.text().replace("\r\n", "").contains('\n'));
     let mut t = get("T-0013-tabs-and-dots.md");
     t.set_status("done").unwrap();
-    assert!(t.text().contains("\nstatus:   done\t# tab before comment\n"));
+    assert!(
+        t.text()
+            .contains("\nstatus:   done\t# tab before comment\n")
+    );
 }
 
 #[test]
@@ -162,7 +196,10 @@ fn set_status_adds_a_missing_status_line() {
     let mut t = Task::parse("tasks/T-0042.md", text.as_bytes()).unwrap();
     assert_eq!(t.status(), "");
     t.set_status("queued").unwrap();
-    assert_eq!(t.text(), "---\r\nid: T-0042\r\ntitle: t\r\nstatus: queued\r\n---\r\nbody\r\n");
+    assert_eq!(
+        t.text(),
+        "---\r\nid: T-0042\r\ntitle: t\r\nstatus: queued\r\n---\r\nbody\r\n"
+    );
 }
 
 #[test]

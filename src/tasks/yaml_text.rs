@@ -50,15 +50,33 @@ pub fn parse_value(yaml: &str) -> Result<Value, YamlError> {
     }
     serde_saphyr::from_str_with_options::<Value>(yaml, options()).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize).filter(|&l| l > 0);
-        let message = e.to_string();
-        let message = message
-            .lines()
-            .next()
-            .unwrap_or("invalid YAML")
-            .trim()
-            .to_string();
-        YamlError { line, message }
+        let column = e.location().map(|l| l.column()).filter(|&c| c > 0);
+        YamlError {
+            line,
+            message: clean_message(&e.to_string(), column),
+        }
     })
+}
+
+/// The parser's message without its YAML-relative position (callers add the file line) and
+/// without advice about parser options, plus the column when known.
+fn clean_message(raw: &str, column: Option<u64>) -> String {
+    let first = raw.lines().next().unwrap_or("invalid YAML").trim();
+    let mut msg = match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    };
+    if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        msg = format!("duplicate key `{key}`; keep only one");
+    }
+    if let Some(c) = column {
+        msg.push_str(&format!(" (column {c})"));
+    }
+    msg
 }
 
 const RESERVED_WORDS: [&str; 22] = [
