@@ -29,22 +29,22 @@ fn corpus() -> Vec<Vec<u8>> {
 fn random_bytes_never_panic() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let alphabet: &[u8] = b"---\n\r: -[]{}'\"#&*!|>T0123456789abcid\t\xff\xef\xbb\xbf";
-    for round in 0..3000 {
+    for round in 0..3000u32 {
         let len = (rng.next() % 200) as usize;
-        let mut bytes: Vec<u8> = if round % 2 == 0 {
+        let mut bytes: Vec<u8> = if round.is_multiple_of(2) {
             b"---\n".to_vec()
         } else {
             Vec::new()
         };
         for _ in 0..len {
             let r = rng.next();
-            bytes.push(if r % 3 == 0 {
+            bytes.push(if r.is_multiple_of(3) {
                 (r >> 8) as u8
             } else {
                 alphabet[(r >> 8) as usize % alphabet.len()]
             });
         }
-        if round % 4 == 0 {
+        if round.is_multiple_of(4) {
             bytes.extend_from_slice(b"\n---\n");
         }
         match Task::parse("tasks/T-0001.md", &bytes) {
