@@ -20,6 +20,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod estimate;
 pub mod frontmatter;
+pub mod generate;
 pub mod id;
 pub mod load;
 pub mod next;
