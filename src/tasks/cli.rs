@@ -90,14 +90,16 @@ struct NextView<'a> {
 /// (0 ok, 1 validation errors or task not found).
 pub fn run(cmd: &TasksCommand, ctx: &TasksContext, out: &mut dyn Write) -> Result<i32> {
     let set = load_repo_tasks(&ctx.repo_dir, &ctx.tasks_dir, &ctx.states);
-    run_on(cmd, ctx, &set, out)
+    run_on(cmd, ctx, &set, diagnostic::in_github_actions(), out)
 }
 
-/// Like [`run`] over an already loaded set (e.g. read from a git tree).
+/// Like [`run`] over an already loaded set (e.g. read from a git tree); `annotations` selects
+/// GitHub Actions workflow commands for `validate` output.
 pub fn run_on(
     cmd: &TasksCommand,
     ctx: &TasksContext,
     set: &TaskSet,
+    annotations: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
     match cmd {
@@ -159,7 +161,7 @@ pub fn run_on(
                 serde_json::to_writer_pretty(&mut *out, &set.diagnostics)?;
                 writeln!(out)?;
             } else {
-                emit_diagnostics(&set.diagnostics, out)?;
+                diagnostic::emit(&set.diagnostics, annotations, out)?;
                 let errors = set.diagnostics.iter().filter(|d| d.is_error()).count();
                 let warnings = set.diagnostics.len() - errors;
                 writeln!(
