@@ -1,1 +1,2 @@
 //! roles (filled in by the foundation work).
+pub mod taskmaster;
