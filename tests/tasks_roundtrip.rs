@@ -210,3 +210,45 @@ fn set_status_quotes_values_yaml_would_misread() {
         assert_eq!(t.status(), weird);
     }
 }
+
+#[test]
+fn other_scalar_fields_edit_in_place_too() {
+    use codex_orchestrator::tasks::Field;
+    let files = corpus();
+    let (p, b) = files
+        .iter()
+        .find(|(p, _)| p.ends_with("T-0002-comments.md"))
+        .unwrap();
+    let mut t = Task::parse(p.clone(), b).unwrap();
+    t.set_field(Field::Owner, "developer-bot").unwrap();
+    t.set_field(Field::Priority, "P0").unwrap();
+    let before = lines(b);
+    let after = lines(t.to_bytes());
+    let changed: Vec<usize> = (0..before.len())
+        .filter(|&i| before[i] != after[i])
+        .collect();
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert_eq!(t.meta().owner.as_deref(), Some("developer-bot"));
+    assert_eq!(t.meta().priority, Priority::P0);
+    // A multi-line (folded) title cannot be edited in place: refused, nothing changed.
+    let (p, b) = files
+        .iter()
+        .find(|(p, _)| p.ends_with("T-0008-block-scalars.md"))
+        .unwrap();
+    let mut t = Task::parse(p.clone(), b).unwrap();
+    let err = t.set_field(Field::Title, "New").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot edit `title` on line 3 in place"),
+        "{err}"
+    );
+    assert_eq!(t.to_bytes(), &b[..]);
+    // A missing optional field is added as a new line before the closing `---`.
+    let (p, b) = files
+        .iter()
+        .find(|(p, _)| p.ends_with("T-0011-quoted-keys.md"))
+        .unwrap();
+    let mut t = Task::parse(p.clone(), b).unwrap();
+    t.set_field(Field::Owner, "zoë").unwrap();
+    assert!(t.text().ends_with("owner: zoë\n---\n"), "{}", t.text());
+}

@@ -37,7 +37,7 @@ pub use load::{TaskSet, load_dir, load_from_memory, load_repo_tasks};
 pub use next::{Blocked, NextTask, next_task};
 pub use priority::Priority;
 pub use render::render_task;
-pub use task::{EditError, Task, TaskMeta, TaskParseError};
+pub use task::{EditError, Field, Task, TaskMeta, TaskParseError};
 pub use validate::validate;
 
 /// The states used when `.llm-team.yml` does not set `tasks.states`.

@@ -372,27 +372,29 @@ impl Task {
     /// style, comment, trailing spaces and line ending; adds a `status:` line before the closing
     /// `---` if there is none. The caller checks `status` against the configured states.
     pub fn set_status(&mut self, status: &str) -> Result<(), EditError> {
+        self.set_field(Field::Status, status)
+    }
+
+    /// Sets a one-line scalar field the same way as [`Task::set_status`]. The edit is accepted
+    /// only if the file then reads back with exactly this change and nothing else.
+    pub fn set_field(&mut self, field: Field, value: &str) -> Result<(), EditError> {
+        let key = field.key();
         let yaml_start = self.split.yaml_start;
-        let new_text = match yaml_text::find_top_level_key(self.front_matter(), "status") {
+        let new_text = match yaml_text::find_top_level_key(self.front_matter(), key) {
             Some((span, colon)) => {
                 let line = &self.text[yaml_start + span.start..yaml_start + span.end];
                 let file_line = span.number + self.split.yaml_first_line - 1;
-                let unsupported = |reason| EditError::Unsupported {
-                    key: "status",
-                    line: file_line,
-                    reason,
-                };
                 let (vs, ve, style) =
-                    yaml_text::scalar_value_span(line, colon).ok_or_else(|| {
-                        unsupported(
-                            "the value is empty, multi-line, anchored, tagged or a collection",
-                        )
+                    yaml_text::scalar_value_span(line, colon).ok_or(EditError::Unsupported {
+                        key,
+                        line: file_line,
+                        reason: "the value is empty, multi-line, anchored, tagged or a collection",
                     })?;
                 let replacement = match style {
-                    ScalarStyle::Plain => yaml_text::quote(status),
-                    ScalarStyle::DoubleQuoted => yaml_text::double_quoted(status),
-                    ScalarStyle::SingleQuoted => yaml_text::single_quoted(status)
-                        .unwrap_or_else(|| yaml_text::double_quoted(status)),
+                    ScalarStyle::Plain => yaml_text::quote(value),
+                    ScalarStyle::DoubleQuoted => yaml_text::double_quoted(value),
+                    ScalarStyle::SingleQuoted => yaml_text::single_quoted(value)
+                        .unwrap_or_else(|| yaml_text::double_quoted(value)),
                 };
                 let abs = yaml_start + span.start;
                 format!(
@@ -402,11 +404,11 @@ impl Task {
                     &self.text[abs + ve..]
                 )
             }
-            None if !self.meta.status.is_empty() => {
+            None if field.is_set(&self.meta) => {
                 return Err(EditError::Unsupported {
-                    key: "status",
+                    key,
                     line: self.split.yaml_first_line,
-                    reason: "`status` is not on a top-level line of its own (flow-style front matter?)",
+                    reason: "the key is not on a top-level line of its own (flow-style front matter?)",
                 });
             }
             None => {
@@ -418,9 +420,9 @@ impl Task {
                 };
                 let at = self.split.yaml_end;
                 format!(
-                    "{}status: {}{}{}",
+                    "{}{key}: {}{}{}",
                     &self.text[..at],
-                    yaml_text::quote(status),
+                    yaml_text::quote(value),
                     eol,
                     &self.text[at..]
                 )
@@ -428,13 +430,66 @@ impl Task {
         };
         let reparsed = Task::parse_text(self.path.clone(), new_text)
             .map_err(|e| EditError::Reparse(e.to_string()))?;
-        if reparsed.meta.status != status || reparsed.meta.id != self.meta.id {
+        let mut expected = self.meta.clone();
+        field.apply(&mut expected, value);
+        if reparsed.meta != expected {
             return Err(EditError::Reparse(format!(
-                "status reads back as `{}`",
-                reparsed.meta.status
+                "`{key}` did not read back as `{value}` or another field changed"
             )));
         }
         *self = reparsed;
         Ok(())
+    }
+}
+
+/// The one-line scalar fields that can be edited in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Status,
+    Title,
+    Type,
+    Priority,
+    Owner,
+    Estimate,
+    AutoPolicy,
+}
+
+impl Field {
+    /// The front matter key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Status => "status",
+            Field::Title => "title",
+            Field::Type => "type",
+            Field::Priority => "priority",
+            Field::Owner => "owner",
+            Field::Estimate => "estimate",
+            Field::AutoPolicy => "auto_policy",
+        }
+    }
+
+    fn is_set(self, m: &TaskMeta) -> bool {
+        match self {
+            Field::Status => !m.status.is_empty(),
+            Field::Title => !m.title.is_empty(),
+            Field::Type => m.task_type.is_some(),
+            Field::Priority => m.priority != Priority::Other(String::new()),
+            Field::Owner => m.owner.is_some(),
+            Field::Estimate => m.estimate.is_some(),
+            Field::AutoPolicy => m.auto_policy.is_some(),
+        }
+    }
+
+    fn apply(self, m: &mut TaskMeta, value: &str) {
+        let v = value.to_string();
+        match self {
+            Field::Status => m.status = v,
+            Field::Title => m.title = v,
+            Field::Type => m.task_type = Some(v),
+            Field::Priority => m.priority = Priority::parse(value),
+            Field::Owner => m.owner = Some(v),
+            Field::Estimate => m.estimate = Some(v),
+            Field::AutoPolicy => m.auto_policy = Some(v),
+        }
     }
 }
