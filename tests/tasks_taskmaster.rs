@@ -183,3 +183,34 @@ fn language_detection() {
     std::fs::write(dir.path().join("pkg/sub/tool.py"), "").unwrap();
     assert_eq!(detect_language(dir.path()), Language::Python);
 }
+
+#[test]
+fn large_tasks_are_flagged_for_splitting() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
+    for (id, est, status) in [
+        ("T-0002", "3 days", "queued"),
+        ("T-0003", "1d", "queued"),
+        ("T-0004", "1.5d", "done"),
+    ] {
+        std::fs::write(
+            dir.path().join(format!("tasks/{id}-x.md")),
+            format!("---\nid: {id}\ntitle: t\npriority: P2\nstatus: {status}\nestimate: {est}\nacceptance: [x]\n---\n"),
+        )
+        .unwrap();
+    }
+    let (_, p) = run(dir.path(), &[]);
+    assert_eq!(
+        p.too_large
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>(),
+        vec!["T-0002"]
+    );
+    assert!(
+        p.summary_markdown
+            .contains("**Larger than a day (consider splitting):** `T-0002`"),
+        "{}",
+        p.summary_markdown
+    );
+}

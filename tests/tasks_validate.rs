@@ -236,3 +236,16 @@ fn annotations_point_at_file_and_line() {
         "::error file=tasks/T-0001-a.md,line=9::T-0001 depends on T-0099, which does not exist (no task file has that id); fix or remove it"
     );
 }
+
+#[test]
+fn unreadable_estimate_and_unknown_type_are_warnings() {
+    let text = "---\nid: T-0001\ntitle: x\ntype: epic\npriority: P1\nstatus: queued\nestimate: soon\nacceptance: [x]\n---\n";
+    let d = load(&[("T-0001-x.md", text.to_string())]);
+    assert_eq!(
+        messages(&d),
+        vec![
+            "tasks/T-0001-x.md:4: warning: unknown type `epic`; use one of: feature, bugfix, doc, chore",
+            "tasks/T-0001-x.md:7: warning: estimate `soon` is not understood; write it like 90m, 2h, 1d, 1.5d or 3 days",
+        ]
+    );
+}

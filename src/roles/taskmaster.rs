@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::tasks::estimate::is_larger_than_a_day;
 use crate::tasks::next::{Blocked, NextTask, next_task};
 use crate::tasks::{Diagnostic, Priority, TaskId, TaskMeta, TaskSet, render_task};
 
@@ -183,6 +184,8 @@ pub struct TaskmasterPlan {
     pub no_seed_reason: Option<String>,
     /// The next task among the existing tasks (the seed counts only once merged).
     pub next: NextChoice,
+    /// Tasks not yet done whose estimate is more than one day: candidates for splitting.
+    pub too_large: Vec<TaskId>,
     /// Step outputs: `task-id` (the next task, or empty) and `seeded-task-id` (or empty).
     pub outputs: BTreeMap<String, String>,
     /// Markdown for the step summary.
@@ -301,18 +304,32 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         "seeded-task-id".to_string(),
         seed.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
     );
+    let too_large: Vec<TaskId> = set
+        .tasks
+        .iter()
+        .filter(|t| t.status() != crate::tasks::DONE)
+        .filter(|t| {
+            t.meta()
+                .estimate
+                .as_deref()
+                .is_some_and(is_larger_than_a_day)
+        })
+        .map(|t| t.id())
+        .collect();
     let summary_markdown = summary(
         input,
         &diagnostics,
         seed.as_ref(),
         blocker.as_deref(),
         &next,
+        &too_large,
     );
     TaskmasterPlan {
         diagnostics,
         seed,
         no_seed_reason: blocker,
         next,
+        too_large,
         outputs,
         summary_markdown,
     }
@@ -327,6 +344,7 @@ fn summary(
     seed: Option<&SeedTask>,
     blocker: Option<&str>,
     next: &NextChoice,
+    too_large: &[TaskId],
 ) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
@@ -384,6 +402,13 @@ fn summary(
                 s.push_str(&format!("- {}\n", b.describe()));
             }
         }
+    }
+    if !too_large.is_empty() {
+        let ids: Vec<String> = too_large.iter().map(|i| format!("`{i}`")).collect();
+        s.push_str(&format!(
+            "\n**Larger than a day (consider splitting):** {}\n",
+            ids.join(", ")
+        ));
     }
     s
 }

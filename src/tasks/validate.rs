@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::diagnostic::Diagnostic;
+use super::estimate::estimate_hours;
 use super::id::TaskId;
 use super::priority::Priority;
 use super::task::Task;
@@ -105,6 +106,17 @@ pub fn validate(tasks: &[Task], states: &[String]) -> Vec<Diagnostic> {
                 path,
                 t.line_of("type"),
                 format!("unknown type `{ty}`; use one of: {}", TASK_TYPES.join(", ")),
+            ));
+        }
+        if let Some(e) = &m.estimate
+            && estimate_hours(e).is_none()
+        {
+            out.push(Diagnostic::warning(
+                path,
+                t.line_of("estimate"),
+                format!(
+                    "estimate `{e}` is not understood; write it like 90m, 2h, 1d, 1.5d or 3 days"
+                ),
             ));
         }
         if m.acceptance.iter().all(|a| a.trim().is_empty()) {
