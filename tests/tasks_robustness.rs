@@ -129,6 +129,12 @@ fn alias_bomb_is_refused_by_the_budget() {
     let start = std::time::Instant::now();
     let err = Task::parse("tasks/T-0001.md", yaml.as_bytes()).unwrap_err();
     assert!(matches!(err, TaskParseError::Yaml { .. }), "{err}");
+    assert!(err.to_string().contains("budget breached"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("too large or too deeply nested for a task"),
+        "{err}"
+    );
     assert!(start.elapsed().as_secs() < 5);
 }
 
@@ -141,6 +147,7 @@ fn deep_nesting_is_refused() {
     );
     let err = Task::parse("tasks/T-0001.md", yaml.as_bytes()).unwrap_err();
     assert!(matches!(err, TaskParseError::Yaml { .. }), "{err}");
+    assert!(err.to_string().contains("too deeply nested"), "{err}");
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub fn parse_value(yaml: &str) -> Result<Value, YamlError> {
 /// without advice about parser options, plus the column when known.
 fn clean_message(raw: &str, column: Option<u64>) -> String {
     let first = raw.lines().next().unwrap_or("invalid YAML").trim();
-    let mut msg = match first.rfind(" at line ") {
+    let mut msg = match first.find(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first.to_string(),
     };
@@ -72,6 +72,11 @@ fn clean_message(raw: &str, column: Option<u64>) -> String {
             .next()
             .unwrap_or(rest);
         msg = format!("duplicate key `{key}`; keep only one");
+    }
+    if msg.starts_with("budget breached") || msg.starts_with("recursion limit") {
+        msg = format!(
+            "{msg}: the YAML is too large or too deeply nested for a task; use plain keys and lists"
+        );
     }
     if let Some(c) = column {
         msg.push_str(&format!(" (column {c})"));
