@@ -102,6 +102,10 @@ fn python_repo_seed_mentions_pytest() {
             .contains("title: Initialize basic CI for Python\n")
     );
     assert!(seed.contents.contains("runs `pytest`"));
+    assert_eq!(
+        codex_orchestrator::tasks::developer_branch(seed.id, "Initialize basic CI for Python"),
+        "feature/T-0001-initialize-basic-ci-for-python"
+    );
     assert!(seed.contents.contains("priority: P0\n") && seed.contents.contains("status: queued\n"));
 }
 
