@@ -15,3 +15,4 @@ pub mod llm;
 pub mod policy;
 pub mod report;
 pub mod roles;
+pub mod tasks;

@@ -1,6 +1,8 @@
 //! What to do: the five roles of the team. Routing picks a `Role`; each role is a module that
 //! talks to the ports (forge, llm, git) only through their traits, so tests swap in fakes.
 
+pub mod taskmaster;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,0 +1,414 @@
+//! The Taskmaster role's decisions, kept pure: given the loaded tasks and what the repository
+//! looks like, it validates, decides whether to seed the first task (CI setup) and picks the next
+//! task. Writing the seed (a PR on a `taskmaster/` branch) is the caller's job via the forge port.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::tasks::estimate::is_larger_than_a_day;
+use crate::tasks::next::{Blocked, NextTask, next_task};
+use crate::tasks::{Diagnostic, Priority, TaskId, TaskMeta, TaskSet, render_task};
+
+/// The id the seed task always gets (the seed's first task).
+pub const SEED_ID: TaskId = TaskId(1);
+/// The file the seed task is written to, inside the tasks directory.
+pub const SEED_FILE_NAME: &str = "T-0001-ci-setup.md";
+/// The branch the seed pull request comes from (never the default branch).
+pub const SEED_BRANCH: &str = "taskmaster/seed-T-0001";
+
+/// The main language of a repository, for the seed task's title and checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Language {
+    Python,
+    Rust,
+    Node,
+    Go,
+    Generic,
+}
+
+impl Language {
+    /// The name used in the seed title: `Initialize basic CI for <name>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Python => "Python",
+            Language::Rust => "Rust",
+            Language::Node => "Node.js",
+            Language::Go => "Go",
+            Language::Generic => "the project",
+        }
+    }
+
+    /// What the CI workflow must run, as an acceptance criterion a reviewer can check.
+    fn test_criterion(self) -> &'static str {
+        match self {
+            Language::Python => {
+                "The workflow installs the project's dependencies and runs `pytest`; the job fails when a test fails"
+            }
+            Language::Rust => {
+                "The workflow runs `cargo build` and `cargo test`; the job fails when a test fails"
+            }
+            Language::Node => {
+                "The workflow runs `npm ci` and `npm test`; the job fails when a test fails"
+            }
+            Language::Go => {
+                "The workflow runs `go build ./...` and `go test ./...`; the job fails when a test fails"
+            }
+            Language::Generic => {
+                "The workflow runs the project's build and tests (or a documented placeholder check until tests exist); the job fails when a check fails"
+            }
+        }
+    }
+}
+
+/// Directories never searched for source files.
+const SKIP_DIRS: [&str; 6] = ["node_modules", "target", "vendor", "venv", "dist", "build"];
+
+/// Detects the language from a list of repository-relative paths (e.g. a git tree listing):
+/// Python (`pyproject.toml`, `requirements.txt`, `setup.py`), Rust (`Cargo.toml`), Node
+/// (`package.json`), Go (`go.mod`), checked at the root in that order; then any `*.py` file;
+/// else generic.
+pub fn detect_language_from_paths<S: AsRef<str>>(paths: impl IntoIterator<Item = S>) -> Language {
+    let paths: Vec<String> = paths
+        .into_iter()
+        .map(|p| p.as_ref().replace('\\', "/"))
+        .collect();
+    let root_has = |name: &str| paths.iter().any(|p| p.trim_start_matches("./") == name);
+    if ["pyproject.toml", "requirements.txt", "setup.py"]
+        .iter()
+        .any(|n| root_has(n))
+    {
+        Language::Python
+    } else if root_has("Cargo.toml") {
+        Language::Rust
+    } else if root_has("package.json") {
+        Language::Node
+    } else if root_has("go.mod") {
+        Language::Go
+    } else if paths.iter().any(|p| {
+        p.ends_with(".py")
+            && !p
+                .split('/')
+                .any(|seg| seg.starts_with('.') && seg.len() > 1 || SKIP_DIRS.contains(&seg))
+    }) {
+        Language::Python
+    } else {
+        Language::Generic
+    }
+}
+
+/// Detects the language of a checkout on disk (see [`detect_language_from_paths`]); looks at
+/// most three directories deep and at most 10,000 entries, skipping hidden and vendored folders.
+pub fn detect_language(repo_dir: &Path) -> Language {
+    let mut paths = Vec::new();
+    let mut stack = vec![(repo_dir.to_path_buf(), String::new(), 0)];
+    while let Some((dir, prefix, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if paths.len() >= 10_000 {
+                break;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rel = format!("{prefix}{name}");
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir {
+                if depth < 3 && !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()) {
+                    stack.push((entry.path(), format!("{rel}/"), depth + 1));
+                }
+            } else {
+                paths.push(rel);
+            }
+        }
+    }
+    detect_language_from_paths(paths)
+}
+
+/// What the Taskmaster looks at.
+#[derive(Clone, Debug)]
+pub struct TaskmasterInput<'a> {
+    /// The tasks on the default branch, with their diagnostics.
+    pub tasks: &'a TaskSet,
+    /// The tasks directory relative to the repository (usually `tasks`).
+    pub tasks_dir: &'a str,
+    /// The repository's language ([`detect_language`]).
+    pub language: Language,
+    /// The configured task states (`.llm-team.yml` `tasks.states`).
+    pub states: &'a [String],
+    /// Open PR head branches and remote branches; a pending `taskmaster/seed-T-0001` stops a
+    /// second seed.
+    pub ref_names: &'a [&'a str],
+    /// `observe` mode or `--dry-run`: the summary says "would" instead of announcing a PR.
+    pub dry_run: bool,
+}
+
+/// A task file to create, and the pull request that carries it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SeedTask {
+    pub id: TaskId,
+    /// Repository-relative path, e.g. `tasks/T-0001-ci-setup.md`.
+    pub path: String,
+    /// The exact file contents.
+    pub contents: String,
+    /// The branch to commit on (never the default branch).
+    pub branch: String,
+    pub commit_message: String,
+    pub pr_title: String,
+    pub pr_body: String,
+}
+
+/// The next task, owned (so the plan does not borrow the task set).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NextChoice {
+    Ready {
+        id: TaskId,
+        title: String,
+        path: String,
+        priority: String,
+    },
+    Nothing {
+        reason: String,
+        blocked: Vec<Blocked>,
+    },
+}
+
+/// Everything the Taskmaster decided; the caller performs the writes and outputs.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TaskmasterPlan {
+    /// Validation findings (for annotations).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The seed to propose, if one is needed.
+    pub seed: Option<SeedTask>,
+    /// Why no seed is proposed (when `seed` is `None`).
+    pub no_seed_reason: Option<String>,
+    /// The next task among the existing tasks (the seed counts only once merged).
+    pub next: NextChoice,
+    /// Tasks not yet done whose estimate is more than one day: candidates for splitting.
+    pub too_large: Vec<TaskId>,
+    /// Step outputs: `task-id` (the next task, or empty) and `seeded-task-id` (or empty).
+    pub outputs: BTreeMap<String, String>,
+    /// Markdown for the step summary.
+    pub summary_markdown: String,
+}
+
+fn is_ci_title(title: &str) -> bool {
+    let lower = title.to_lowercase();
+    lower.contains("continuous integration")
+        || lower
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == "ci")
+}
+
+/// Why the seed must not be created, or `None` when it should be.
+fn seed_blocker(input: &TaskmasterInput) -> Option<String> {
+    let set = input.tasks;
+    if set.tasks.iter().any(|t| t.id() == SEED_ID) {
+        return Some(format!("{SEED_ID} already exists"));
+    }
+    let seed_prefix = SEED_ID.to_string();
+    if let Some(f) = set.files.iter().find(|f| {
+        f.rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with(&seed_prefix))
+    }) {
+        return Some(format!(
+            "{f} exists (it does not load; see the validation errors)"
+        ));
+    }
+    if let Some(t) = set.tasks.iter().find(|t| is_ci_title(&t.meta().title)) {
+        return Some(format!(
+            "{} ({}) is already a CI task",
+            t.id(),
+            t.meta().title
+        ));
+    }
+    let queued = set
+        .tasks
+        .iter()
+        .filter(|t| t.status() == crate::tasks::QUEUED)
+        .count();
+    if queued > 0 {
+        return Some(format!("{queued} tasks are queued"));
+    }
+    if let Some(r) = input.ref_names.iter().find(|r| r.ends_with(SEED_BRANCH)) {
+        return Some(format!("the seed is already proposed on `{r}`"));
+    }
+    None
+}
+
+/// The seed task for a repository in `language`: deterministic text, checkable criteria.
+pub fn seed_task(language: Language, tasks_dir: &str, states: &[String]) -> SeedTask {
+    let title = format!("Initialize basic CI for {}", language.name());
+    let mut meta = TaskMeta::new(SEED_ID, title.clone());
+    meta.task_type = Some("chore".into());
+    meta.priority = Priority::P0;
+    if !states.iter().any(|s| s == crate::tasks::QUEUED)
+        && let Some(first) = states.first()
+    {
+        meta.status = first.clone();
+    }
+    meta.acceptance = vec![
+        "A workflow file under .github/workflows/ runs on every push to the default branch and on every pull request".into(),
+        language.test_criterion().into(),
+        "The workflow run is green on the pull request that adds it".into(),
+        "The README says how to run the same checks locally".into(),
+    ];
+    meta.files = vec![".github/workflows/ci.yml".into()];
+    meta.out_of_scope = vec!["Deployment, releases and coverage thresholds".into()];
+    let body = format!(
+        "\n## Why\n\nEvery later task is checked by CI, so CI comes first. This task was seeded by the\nTaskmaster because the repository had no queued task and no CI task.\n\n## Notes\n\n- Detected language: {}.\n- Keep the workflow small and fast; later tasks extend it.\n",
+        language.name()
+    );
+    let dir = tasks_dir.trim_end_matches('/');
+    let path = format!("{dir}/{SEED_FILE_NAME}");
+    SeedTask {
+        id: SEED_ID,
+        contents: render_task(&meta, &body),
+        branch: SEED_BRANCH.into(),
+        commit_message: format!("tasks: seed {SEED_ID} {title}"),
+        pr_title: format!("Seed {SEED_ID}: {title}"),
+        pr_body: format!(
+            "The Taskmaster found no queued task and no CI task, so it proposes the first task, `{path}`.\n\nMerge this pull request to queue it."
+        ),
+        path,
+    }
+}
+
+/// Decides what the Taskmaster does for `input`.
+pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
+    let set = input.tasks;
+    let diagnostics = set.diagnostics.clone();
+    let blocker = seed_blocker(input);
+    let seed = blocker
+        .is_none()
+        .then(|| seed_task(input.language, input.tasks_dir, input.states));
+    let next = match next_task(&set.tasks) {
+        NextTask::Ready { task, .. } => NextChoice::Ready {
+            id: task.id(),
+            title: task.meta().title.clone(),
+            path: task.path().to_string(),
+            priority: task.meta().priority.to_string(),
+        },
+        NextTask::Nothing { reason, blocked } => NextChoice::Nothing { reason, blocked },
+    };
+    let mut outputs = BTreeMap::new();
+    outputs.insert(
+        "task-id".to_string(),
+        match &next {
+            NextChoice::Ready { id, .. } => id.to_string(),
+            NextChoice::Nothing { .. } => String::new(),
+        },
+    );
+    outputs.insert(
+        "seeded-task-id".to_string(),
+        seed.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
+    );
+    let too_large: Vec<TaskId> = set
+        .tasks
+        .iter()
+        .filter(|t| t.status() != crate::tasks::DONE)
+        .filter(|t| {
+            t.meta()
+                .estimate
+                .as_deref()
+                .is_some_and(is_larger_than_a_day)
+        })
+        .map(|t| t.id())
+        .collect();
+    let summary_markdown = summary(
+        input,
+        &diagnostics,
+        seed.as_ref(),
+        blocker.as_deref(),
+        &next,
+        &too_large,
+    );
+    TaskmasterPlan {
+        diagnostics,
+        seed,
+        no_seed_reason: blocker,
+        next,
+        too_large,
+        outputs,
+        summary_markdown,
+    }
+}
+
+/// Largest number of diagnostics listed in the summary (all of them go to annotations).
+const SUMMARY_DIAGNOSTICS: usize = 20;
+
+fn summary(
+    input: &TaskmasterInput,
+    diagnostics: &[Diagnostic],
+    seed: Option<&SeedTask>,
+    blocker: Option<&str>,
+    next: &NextChoice,
+    too_large: &[TaskId],
+) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let mut s = String::from("## Taskmaster\n\n");
+    s.push_str(&format!(
+        "**Validation:** {errors} errors, {warnings} warnings in {} task files.\n",
+        input.tasks.files.len()
+    ));
+    for d in diagnostics.iter().take(SUMMARY_DIAGNOSTICS) {
+        let at = d.line.map(|l| format!(":{l}")).unwrap_or_default();
+        s.push_str(&format!(
+            "- {} `{}{}`: {}\n",
+            d.severity.as_str(),
+            d.path,
+            at,
+            d.message
+        ));
+    }
+    if diagnostics.len() > SUMMARY_DIAGNOSTICS {
+        s.push_str(&format!(
+            "- … and {} more\n",
+            diagnostics.len() - SUMMARY_DIAGNOSTICS
+        ));
+    }
+    s.push('\n');
+    match (seed, blocker) {
+        (Some(seed), _) => {
+            let verb = if input.dry_run {
+                "Would open"
+            } else {
+                "Opening"
+            };
+            s.push_str(&format!(
+                "**Seed:** {verb} a pull request from `{}` adding `{}` ({}).\n\n",
+                seed.branch, seed.path, seed.pr_title
+            ));
+        }
+        (None, Some(reason)) => s.push_str(&format!("**Seed:** none needed: {reason}.\n\n")),
+        (None, None) => {}
+    }
+    match next {
+        NextChoice::Ready {
+            id,
+            title,
+            path,
+            priority,
+        } => {
+            s.push_str(&format!(
+                "**Next task:** `{id}` {title} ({priority}) — `{path}`\n"
+            ));
+        }
+        NextChoice::Nothing { reason, blocked } => {
+            s.push_str(&format!("**Next task:** none — {reason}.\n"));
+            for b in blocked {
+                s.push_str(&format!("- {}\n", b.describe()));
+            }
+        }
+    }
+    if !too_large.is_empty() {
+        let ids: Vec<String> = too_large.iter().map(|i| format!("`{i}`")).collect();
+        s.push_str(&format!(
+            "\n**Larger than a day (consider splitting):** {}\n",
+            ids.join(", ")
+        ));
+    }
+    s
+}
