@@ -71,8 +71,11 @@ pub enum Command {
         #[arg(long)]
         boost: bool,
     },
-    /// Validate tasks, seed the first one, pick the next [not implemented yet in this build: exits 2]
+    /// Validate tasks, seed the first one (basic CI) as a pull request, report the next task
     Taskmaster,
+    /// Inspect the task files: list, next, validate, show
+    #[command(subcommand)]
+    Tasks(crate::tasks::cli::TasksCommand),
     /// Close the loop on a merged or closed pull request [not implemented yet in this build: exits 2]
     Integrate {
         #[arg(long)]
@@ -108,6 +111,21 @@ pub struct RunArgs {
     /// Event payload file [default: $GITHUB_EVENT_PATH]
     #[arg(long, env = "GITHUB_EVENT_PATH", hide_env_values = true)]
     pub event_path: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// `run --role ROLE` with nothing else: what the hand-run role subcommands do.
+    pub fn for_role(role: &str) -> Self {
+        RunArgs {
+            role: role.to_string(),
+            boost: false,
+            task: None,
+            pr: None,
+            report: None,
+            event_name: None,
+            event_path: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

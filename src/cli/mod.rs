@@ -4,6 +4,7 @@
 pub mod args;
 pub mod config_cmd;
 pub mod context;
+pub mod forge;
 pub mod route_cmd;
 pub mod run_cmd;
 
@@ -56,10 +57,24 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Config(ConfigCommand::Check) => config_cmd::check(&ctx),
         Command::Review { .. } => not_yet(crate::roles::Role::Reviewer),
         Command::Develop { .. } => not_yet(crate::roles::Role::Developer),
-        Command::Taskmaster => not_yet(crate::roles::Role::Taskmaster),
+        Command::Taskmaster => run_cmd::run(&ctx, &args::RunArgs::for_role("taskmaster")),
+        Command::Tasks(cmd) => tasks_cmd(&ctx, cmd),
         Command::Integrate { .. } => not_yet(crate::roles::Role::Integrator),
         Command::Plan => not_yet(crate::roles::Role::Planner),
     }
+}
+
+/// `tasks …`: the tasks engine's own command, fed from the effective configuration.
+fn tasks_cmd(ctx: &Context, cmd: &crate::tasks::cli::TasksCommand) -> Result<u8, Failure> {
+    let tctx = crate::tasks::cli::TasksContext {
+        repo_dir: ctx.repo_dir.clone(),
+        tasks_dir: ctx.effective.config.tasks.dir.clone(),
+        states: ctx.effective.config.tasks.states.clone(),
+        json: ctx.json,
+    };
+    let mut out = std::io::stdout();
+    let code = crate::tasks::cli::run(cmd, &tctx, &mut out).map_err(Failure::usage)?;
+    Ok(u8::try_from(code).unwrap_or(1))
 }
 
 fn not_yet(role: crate::roles::Role) -> Result<u8, Failure> {

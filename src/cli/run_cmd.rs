@@ -7,7 +7,8 @@ use super::args::RunArgs;
 use super::context::Context;
 use crate::event::{Decision, Event, RouteSettings, Routing, route, route::apply_settings};
 use crate::report::{self, EventInfo, Outcome, Report};
-use crate::roles::{Role, RoleError};
+use crate::roles::context::{RoleContext, RoleOutput};
+use crate::roles::{Role, RoleError, taskmaster_run};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let event = read_event(args)?;
@@ -26,6 +27,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         config.workflow.dry_run,
     );
     let report_path = report::default_path(args.report.as_deref());
+    let mut role_summaries = Vec::new();
 
     let (code, outcome, error) = match routing.decision {
         Decision::Refuse => (2, Outcome::Refused, Some(routing.reason.clone())),
@@ -34,14 +36,24 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             let mut result = (0, Outcome::Done, None);
             for role in routing.role.into_iter().chain(routing.then.iter().copied()) {
                 let _group = ctx.runner.group(&format!("codex-orchestrator: {role}"));
-                if let Err(e) = execute(role, ctx, &routing) {
-                    result = match e {
-                        RoleError::NotImplemented(_) => {
-                            (2, Outcome::NotImplemented, Some(e.to_string()))
-                        }
-                        RoleError::Failed(err) => (1, Outcome::Failed, Some(format!("{err:#}"))),
-                    };
-                    break;
+                match execute(role, ctx, &routing, event.as_ref()) {
+                    Ok(out) => {
+                        report.task_id = out.task_id.or(report.task_id.take());
+                        report.pr_number = out.pr_number.or(report.pr_number);
+                        report.verdict = out.verdict.or(report.verdict.take());
+                        role_summaries.push(format!("#### {role}\n\n{}", out.summary));
+                    }
+                    Err(e) => {
+                        result = match e {
+                            RoleError::NotImplemented(_) => {
+                                (2, Outcome::NotImplemented, Some(e.to_string()))
+                            }
+                            RoleError::Failed(err) => {
+                                (1, Outcome::Failed, Some(format!("{err:#}")))
+                            }
+                        };
+                        break;
+                    }
                 }
             }
             result
@@ -56,6 +68,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         ))
     })?;
     publish(ctx, &report, &report_path.display().to_string()).map_err(Failure::usage)?;
+    for summary in role_summaries {
+        ctx.runner
+            .append_summary(&summary)
+            .map_err(Failure::usage)?;
+    }
     match error {
         Some(message) if code != 0 => Err(Failure {
             code,
@@ -129,9 +146,32 @@ fn decide(
     Ok(routing)
 }
 
-/// Runs one role. Each role's issue replaces its arm here.
-fn execute(role: Role, _ctx: &Context, _routing: &Routing) -> Result<(), RoleError> {
-    Err(RoleError::NotImplemented(role))
+/// Runs one role on a single-threaded runtime (each role's issue adds its arm here).
+fn execute(
+    role: Role,
+    ctx: &Context,
+    _routing: &Routing,
+    event: Option<&Event>,
+) -> Result<RoleOutput, RoleError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RoleError::Failed(e.into()))?;
+    let config = &ctx.effective.config;
+    match role {
+        Role::Taskmaster => runtime.block_on(async {
+            let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
+            let rc = RoleContext {
+                config,
+                repo_dir: &ctx.repo_dir,
+                runner: &ctx.runner,
+                forge: &forge,
+                default_branch: &default_branch,
+            };
+            Ok(taskmaster_run::run(&rc, || forge.planned()).await?)
+        }),
+        _ => Err(RoleError::NotImplemented(role)),
+    }
 }
 
 /// Step outputs and the job summary.

@@ -2,6 +2,7 @@
 //! forge it wraps. In `observe` mode or with `--dry-run`, writes are recorded as `PlannedWrite`s
 //! and answered with placeholders, so a role runs its whole course and makes zero writes.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -136,6 +137,8 @@ pub struct Guarded<F> {
     inner: F,
     guard: Guard,
     planned: Mutex<Vec<PlannedWrite>>,
+    /// Branches a dry run "created" or "moved", so later reads in the same run see them.
+    planned_branches: Mutex<HashMap<String, String>>,
 }
 
 impl<F: Forge> Guarded<F> {
@@ -144,6 +147,7 @@ impl<F: Forge> Guarded<F> {
             inner,
             guard,
             planned: Mutex::new(Vec::new()),
+            planned_branches: Mutex::new(HashMap::new()),
         }
     }
 
@@ -158,6 +162,19 @@ impl<F: Forge> Guarded<F> {
     /// The writes a dry run recorded instead of making them.
     pub fn planned(&self) -> Vec<PlannedWrite> {
         self.planned.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    fn plan_branch(&self, name: &str, sha: &str) {
+        if let Ok(mut b) = self.planned_branches.lock() {
+            b.insert(name.to_string(), sha.to_string());
+        }
+    }
+
+    fn planned_branch(&self, name: &str) -> Option<String> {
+        self.planned_branches
+            .lock()
+            .ok()
+            .and_then(|b| b.get(name).cloned())
     }
 
     /// Records the write; returns true when it should really be made.
@@ -328,6 +345,9 @@ impl<F: Forge> Forge for Guarded<F> {
     }
 
     async fn branch(&self, name: &str) -> Result<Option<String>> {
+        if let Some(sha) = self.planned_branch(name) {
+            return Ok(Some(sha));
+        }
         self.inner.branch(name).await
     }
 
@@ -336,6 +356,7 @@ impl<F: Forge> Forge for Guarded<F> {
         if self.proceed("create branch", name.to_string(), format!("at {sha}")) {
             self.inner.create_branch(name, sha).await
         } else {
+            self.plan_branch(name, sha);
             Ok(())
         }
     }
@@ -372,7 +393,11 @@ impl<F: Forge> Forge for Guarded<F> {
     }
 
     async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
-        self.inner.file_at(path, git_ref).await
+        match self.planned_branch(git_ref) {
+            Some(sha) if sha == PLANNED_SHA => Ok(None),
+            Some(sha) => self.inner.file_at(path, &sha).await,
+            None => self.inner.file_at(path, git_ref).await,
+        }
     }
 
     fn check_branch_write(&self, branch: &str) -> Result<()> {

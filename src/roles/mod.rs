@@ -1,7 +1,9 @@
 //! What to do: the five roles of the team. Routing picks a `Role`; each role is a module that
 //! talks to the ports (forge, llm, git) only through their traits, so tests swap in fakes.
 
+pub mod context;
 pub mod taskmaster;
+pub mod taskmaster_run;
 
 use std::fmt;
 use std::str::FromStr;

@@ -2,6 +2,8 @@
 //! print them for people, as JSON, or as GitHub Actions annotations on the offending line.
 
 use std::fmt;
+
+use crate::actions::{Level, Place, Runner, annotation};
 use std::io::{self, Write};
 
 /// How bad a problem is: errors make `tasks validate` exit 1, warnings do not.
@@ -64,16 +66,16 @@ impl Diagnostic {
     /// The GitHub Actions workflow command for this problem:
     /// `::error file=PATH,line=N::MESSAGE`.
     pub fn to_annotation(&self) -> String {
-        let mut props = format!("file={}", escape_property(&self.path));
-        if let Some(line) = self.line {
-            props.push_str(&format!(",line={line}"));
-        }
-        format!(
-            "::{} {}::{}",
-            self.severity.as_str(),
-            props,
-            escape_data(&self.message)
-        )
+        let level = match self.severity {
+            Severity::Error => Level::Error,
+            Severity::Warning => Level::Warning,
+        };
+        let place = Place {
+            file: Some(self.path.clone()),
+            line: self.line,
+            title: None,
+        };
+        annotation(level, &place, &self.message)
     }
 }
 
@@ -99,21 +101,9 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Escapes a workflow-command message (GitHub's rule: `%`, `\r`, `\n`).
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a workflow-command property value: the data escapes plus `:` and `,`.
-pub fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
 /// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
 pub fn in_github_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+    Runner::from_env().in_actions
 }
 
 /// Writes diagnostics one per line: as workflow commands when `annotations` is true (pass
