@@ -15,8 +15,9 @@ pub struct DiffOptions {
     pub max_patch_bytes: usize,
     /// Detect renames (50% similarity, like git's default `diff.renames`).
     pub detect_renames: bool,
-    /// Hex digits of object ids on `index` lines (git's default is 7; 40 for full ids).
-    pub abbrev: usize,
+    /// Hex digits of object ids on `index` lines: `None` abbreviates like git (`core.abbrev`,
+    /// else by object count, at least 7, extended until unique); `Some(40)` prints full ids.
+    pub abbrev: Option<usize>,
 }
 
 impl Default for DiffOptions {
@@ -25,7 +26,7 @@ impl Default for DiffOptions {
             context_lines: 3,
             max_patch_bytes: 512 * 1024,
             detect_renames: true,
-            abbrev: 7,
+            abbrev: None,
         }
     }
 }

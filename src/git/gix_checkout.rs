@@ -7,6 +7,7 @@ use std::path::Path;
 use gix::ObjectId;
 use gix::bstr::{BStr, ByteSlice};
 use gix::object::tree::EntryKind;
+use gix::prelude::ObjectIdExt;
 
 use super::checkout::{Checkout, Mode, TreeEntry};
 use super::diff::{ChangeKind, Diff, DiffOptions, FileDiff};
@@ -127,6 +128,30 @@ impl GixCheckout {
             Mode::Submodule => Ok(format!("Subproject commit {id}\n").into_bytes()),
             _ => self.blob(id),
         }
+    }
+
+    /// The id as git prints it on `index` lines (see [`DiffOptions::abbrev`]). Ids that are not
+    /// in this repository (a submodule's commit) get the minimum length.
+    fn short_id(&self, id: ObjectId) -> String {
+        let hex = id.to_string();
+        match self.options.abbrev {
+            Some(n) => hex[..n.clamp(4, hex.len())].to_owned(),
+            None => match id.attach(&self.repo).shorten() {
+                Ok(prefix) => prefix.to_string(),
+                Err(_) => hex[..self.min_abbrev()].to_owned(),
+            },
+        }
+    }
+
+    /// git's automatic abbreviation length: `core.abbrev` if set, else about half the bits of
+    /// the object count in hex digits, at least 7.
+    fn min_abbrev(&self) -> usize {
+        let configured = self.repo.config_snapshot().integer("core.abbrev");
+        if let Some(n) = configured.and_then(|n| usize::try_from(n).ok()) {
+            return n.clamp(4, 40);
+        }
+        let count = self.repo.objects.packed_object_count().unwrap_or(0);
+        ((64 - count.leading_zeros()).div_ceil(2) as usize).max(7)
     }
 
     fn list(&self, commit: &str, sizes: bool) -> Result<Vec<TreeEntry>, GitError> {
@@ -285,16 +310,20 @@ impl GixCheckout {
             .transpose()?;
         let old_hex = old.as_ref().map(|o| o.2.to_string());
         let new_hex = new.as_ref().map(|n| n.2.to_string());
+        let old_short = old.as_ref().map(|o| self.short_id(o.2));
+        let new_short = new.as_ref().map(|n| self.short_id(n.2));
         let old_side = old.as_ref().map(|(p, m, _)| Side {
             path: p.as_slice(),
             mode: *m,
             id: old_hex.as_deref().unwrap_or_default(),
+            short_id: old_short.as_deref().unwrap_or_default(),
             data: old_data.as_deref().unwrap_or_default(),
         });
         let new_side = new.as_ref().map(|(p, m, _)| Side {
             path: p.as_slice(),
             mode: *m,
             id: new_hex.as_deref().unwrap_or_default(),
+            short_id: new_short.as_deref().unwrap_or_default(),
             data: new_data.as_deref().unwrap_or_default(),
         });
         let r = render(
