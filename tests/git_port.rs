@@ -516,6 +516,12 @@ fn read_file_returns_content_or_classifies_the_path() {
         c.read_file("nope", "keep.txt"),
         Err(GitError::InvalidSha { .. })
     ));
+    assert_eq!(
+        c.read_file_raw(&head, b"latin1-\xe9.txt")
+            .unwrap()
+            .as_deref(),
+        Some(&b"not utf-8 name\n"[..])
+    );
 }
 
 #[test]
