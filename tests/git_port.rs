@@ -151,6 +151,8 @@ fn mixed_repo() -> (Repo, String, String) {
     repo.write("to_symlink.txt", b"becomes a link\n");
     repo.write("dir/a.txt", b"a\n");
     repo.write("dir/b.txt", b"b\n");
+    repo.write("file_then_dir", b"a file first\n");
+    repo.write("dir_then_file/x.txt", b"x\n");
     std::os::unix::fs::symlink("keep.txt", repo.path.join("link")).unwrap();
     let base = repo.commit("base");
 
@@ -191,6 +193,11 @@ fn mixed_repo() -> (Repo, String, String) {
         b"not utf-8 name\n",
     );
     repo.write("with space.txt", b"spaces\n");
+    // A file that becomes a directory, and a directory that becomes a file.
+    std::fs::remove_file(repo.path.join("file_then_dir")).unwrap();
+    repo.write("file_then_dir/inner.txt", b"inside\n");
+    std::fs::remove_dir_all(repo.path.join("dir_then_file")).unwrap();
+    repo.write("dir_then_file", b"now a file\n");
     repo.write("keep.txt", b"unchanged\nnow changed\n");
     repo.git(&["add", "-A"]);
     // A submodule entry (gitlink, mode 160000) pointing at the base commit.
@@ -735,4 +742,42 @@ fn pr_diff_default_method_works_for_fakes() {
         Fake.pr_diff("missing", "h"),
         Err(GitError::MissingCommit { .. })
     ));
+}
+
+#[test]
+fn partial_clone_without_blobs_lists_paths_and_reports_missing_blobs() {
+    let (origin, _a, c, f2) = forked_repo();
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial");
+    let url = format!("file://{}", origin.path.display());
+    origin.git(&[
+        "clone",
+        "-q",
+        "--no-checkout",
+        "--filter=blob:none",
+        "--branch",
+        "feature",
+        &url,
+        path.to_str().unwrap(),
+    ]);
+    let clone = Repo::at(dir, path);
+    let co = clone.checkout();
+    assert!(co.has_commit(&f2) && co.has_commit(&c));
+    let files = co.list_files(&f2).unwrap();
+    assert_eq!(
+        files.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+        ["added.txt", "base.txt", "feature.txt"]
+    );
+    assert!(
+        files.iter().all(|e| e.size.is_none()),
+        "no blob is local: {files:?}"
+    );
+    let err = co.read_file(&f2, "feature.txt").unwrap_err();
+    assert!(
+        matches!(err, GitError::MissingObject { .. }) && err.is_missing_data(),
+        "{err:?}"
+    );
+    let err = co.pr_diff(&c, &f2).unwrap_err();
+    assert!(err.is_missing_data(), "{err:?}");
 }

@@ -203,11 +203,16 @@ impl GixCheckout {
                 continue;
             };
             let size = if sizes && mode != Mode::Submodule {
+                // A blob missing locally (partial clone) just has no known size.
                 let header = self
                     .repo
-                    .find_header(r.oid)
-                    .map_err(|e| self.missing_or_corrupt("blob", r.oid, e))?;
-                Some(header.size())
+                    .try_find_header(r.oid)
+                    .map_err(|e| GitError::Corrupt {
+                        what: "blob",
+                        sha: r.oid.to_string(),
+                        message: e.to_string(),
+                    })?;
+                header.map(|h| h.size())
             } else {
                 None
             };
