@@ -781,3 +781,25 @@ fn partial_clone_without_blobs_lists_paths_and_reports_missing_blobs() {
     let err = co.pr_diff(&c, &f2).unwrap_err();
     assert!(err.is_missing_data(), "{err:?}");
 }
+
+#[test]
+fn context_lines_option_matches_git_dash_u() {
+    let (repo, base, head) = mixed_repo();
+    for context in [0u32, 1, 10] {
+        let checkout = repo.checkout().with_options(DiffOptions {
+            context_lines: context,
+            ..DiffOptions::default()
+        });
+        let ours = checkout.diff(&base, &head).unwrap().unified();
+        let git = String::from_utf8(repo.git_bytes(&[
+            "diff",
+            "-M",
+            "--no-color",
+            &format!("-U{context}"),
+            &base,
+            &head,
+        ]))
+        .unwrap();
+        assert_eq!(blocks(&ours), blocks(&git), "-U{context}");
+    }
+}
