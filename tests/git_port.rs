@@ -803,3 +803,79 @@ fn context_lines_option_matches_git_dash_u() {
         assert_eq!(blocks(&ours), blocks(&git), "-U{context}");
     }
 }
+
+#[test]
+fn worktree_listing_honours_gitignore_like_git_ls_files() {
+    let repo = Repo::new();
+    repo.write(".gitignore", b"target/\n*.log\n!keep.log\n");
+    repo.write("sub/.gitignore", b"local.txt\n");
+    repo.write("src/main.rs", b"fn main() {}\n");
+    repo.write("to_delete.txt", b"bye\n");
+    repo.write("forced.log", b"tracked although ignored\n");
+    repo.git(&[
+        "add",
+        ".gitignore",
+        "sub/.gitignore",
+        "src/main.rs",
+        "to_delete.txt",
+    ]);
+    repo.git(&["add", "-f", "forced.log"]);
+    repo.git(&["commit", "-q", "-m", "base"]);
+    repo.write(".git/info/exclude", b"secret.env\n");
+    std::fs::remove_file(repo.path.join("to_delete.txt")).unwrap();
+    repo.write("new.rs", b"untracked\n");
+    repo.write("target/out.bin", b"ignored dir\n");
+    repo.write("a.log", b"ignored\n");
+    repo.write("keep.log", b"negated, so listed\n");
+    repo.write("sub/local.txt", b"ignored by nested .gitignore\n");
+    repo.write("sub/other.txt", b"listed\n");
+    repo.write("secret.env", b"ignored by info/exclude\n");
+    repo.write(
+        std::ffi::OsStr::from_bytes(b"odd-\xff.txt"),
+        b"non-UTF-8 name\n",
+    );
+    std::fs::create_dir_all(repo.path.join("empty_dir")).unwrap();
+    repo.write("nested/inner.txt", b"inside a nested repository\n");
+    repo.git(&["init", "-q", "nested"]);
+
+    let ours = repo.checkout().list_worktree_files().unwrap();
+    let listed = repo.git_bytes(&[
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ]);
+    let deleted = repo.git_bytes(&["ls-files", "-z", "--deleted"]);
+    let deleted: Vec<&[u8]> = deleted
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut expected: Vec<Vec<u8>> = listed
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty() && !deleted.contains(p) && !p.ends_with(b"/"))
+        .map(<[u8]>::to_vec)
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let got: Vec<Vec<u8>> = ours.iter().map(|f| f.raw_path.clone()).collect();
+    assert_eq!(
+        got.iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect::<Vec<_>>()
+    );
+    assert!(got.contains(&b"keep.log".to_vec()) && got.contains(&b"forced.log".to_vec()));
+    let tracked: Vec<&str> = ours
+        .iter()
+        .filter(|f| f.tracked)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        tracked,
+        [".gitignore", "forced.log", "src/main.rs", "sub/.gitignore"]
+    );
+}

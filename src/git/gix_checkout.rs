@@ -43,6 +43,10 @@ impl GixCheckout {
         })
     }
 
+    pub(super) fn repo(&self) -> &gix::Repository {
+        &self.repo
+    }
+
     /// Replace the diff options.
     pub fn with_options(mut self, options: DiffOptions) -> Self {
         self.options = options;
