@@ -92,7 +92,8 @@ pub struct FileDiff {
     /// Similarity percentage of a rename (gix's line-based measure; git's may differ by a few points).
     pub similarity: Option<u8>,
     pub hunks: Vec<Hunk>,
-    /// Unified diff text for this file, `diff --git a/.. b/..` headers included.
+    /// Unified diff text for this file, `diff --git a/.. b/..` headers included, byte for byte
+    /// what `git diff` prints for UTF-8 content (other bytes become U+FFFD here and in `hunks`).
     pub patch: String,
     /// Hunks were dropped from `hunks`/`patch` to respect `max_patch_bytes`.
     pub truncated: bool,
