@@ -734,12 +734,13 @@ impl Checkout for Fake {
 
 #[test]
 fn pr_diff_default_method_works_for_fakes() {
+    let port: &dyn Checkout = &Fake; // roles can hold the port as a trait object
     assert_eq!(
-        Fake.pr_diff("b", "h").unwrap().from,
+        port.pr_diff("b", "h").unwrap().from,
         PrDiffBase::Base { sha: "b".into() }
     );
     assert!(matches!(
-        Fake.pr_diff("missing", "h"),
+        port.pr_diff("missing", "h"),
         Err(GitError::MissingCommit { .. })
     ));
 }
