@@ -700,6 +700,13 @@ fn shallow_clone_with_both_tips_but_no_merge_base_diffs_from_base() {
     let clone = shallow_clone(&origin, "feature", &["--no-single-branch"]);
     let co = clone.checkout();
     assert!(co.has_commit(&c) && co.has_commit(&f2));
+    assert_eq!(co.resolve("origin/main").unwrap(), c);
+    assert_eq!(co.resolve("HEAD").unwrap(), f2);
+    assert_eq!(
+        co.merge_base(&c, &f2).unwrap(),
+        None,
+        "the merge base is cut off"
+    );
     let pr = co.pr_diff(&c, &f2).unwrap();
     assert_eq!(pr.from, PrDiffBase::Base { sha: c.clone() });
     assert_eq!(our_numstat(&pr.diff), git_numstat(&origin, &[&c, &f2]));
