@@ -151,6 +151,8 @@ fn mixed_repo() -> (Repo, String, String) {
     repo.write("to_symlink.txt", b"becomes a link\n");
     repo.write("dir/a.txt", b"a\n");
     repo.write("dir/b.txt", b"b\n");
+    repo.write("file_then_dir", b"a file first\n");
+    repo.write("dir_then_file/x.txt", b"x\n");
     std::os::unix::fs::symlink("keep.txt", repo.path.join("link")).unwrap();
     let base = repo.commit("base");
 
@@ -191,6 +193,11 @@ fn mixed_repo() -> (Repo, String, String) {
         b"not utf-8 name\n",
     );
     repo.write("with space.txt", b"spaces\n");
+    // A file that becomes a directory, and a directory that becomes a file.
+    std::fs::remove_file(repo.path.join("file_then_dir")).unwrap();
+    repo.write("file_then_dir/inner.txt", b"inside\n");
+    std::fs::remove_dir_all(repo.path.join("dir_then_file")).unwrap();
+    repo.write("dir_then_file", b"now a file\n");
     repo.write("keep.txt", b"unchanged\nnow changed\n");
     repo.git(&["add", "-A"]);
     // A submodule entry (gitlink, mode 160000) pointing at the base commit.
@@ -516,6 +523,12 @@ fn read_file_returns_content_or_classifies_the_path() {
         c.read_file("nope", "keep.txt"),
         Err(GitError::InvalidSha { .. })
     ));
+    assert_eq!(
+        c.read_file_raw(&head, b"latin1-\xe9.txt")
+            .unwrap()
+            .as_deref(),
+        Some(&b"not utf-8 name\n"[..])
+    );
 }
 
 #[test]
@@ -687,6 +700,13 @@ fn shallow_clone_with_both_tips_but_no_merge_base_diffs_from_base() {
     let clone = shallow_clone(&origin, "feature", &["--no-single-branch"]);
     let co = clone.checkout();
     assert!(co.has_commit(&c) && co.has_commit(&f2));
+    assert_eq!(co.resolve("origin/main").unwrap(), c);
+    assert_eq!(co.resolve("HEAD").unwrap(), f2);
+    assert_eq!(
+        co.merge_base(&c, &f2).unwrap(),
+        None,
+        "the merge base is cut off"
+    );
     let pr = co.pr_diff(&c, &f2).unwrap();
     assert_eq!(pr.from, PrDiffBase::Base { sha: c.clone() });
     assert_eq!(our_numstat(&pr.diff), git_numstat(&origin, &[&c, &f2]));
@@ -721,12 +741,149 @@ impl Checkout for Fake {
 
 #[test]
 fn pr_diff_default_method_works_for_fakes() {
+    let port: &dyn Checkout = &Fake; // roles can hold the port as a trait object
     assert_eq!(
-        Fake.pr_diff("b", "h").unwrap().from,
+        port.pr_diff("b", "h").unwrap().from,
         PrDiffBase::Base { sha: "b".into() }
     );
     assert!(matches!(
-        Fake.pr_diff("missing", "h"),
+        port.pr_diff("missing", "h"),
         Err(GitError::MissingCommit { .. })
     ));
+}
+
+#[test]
+fn partial_clone_without_blobs_lists_paths_and_reports_missing_blobs() {
+    let (origin, _a, c, f2) = forked_repo();
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial");
+    let url = format!("file://{}", origin.path.display());
+    origin.git(&[
+        "clone",
+        "-q",
+        "--no-checkout",
+        "--filter=blob:none",
+        "--branch",
+        "feature",
+        &url,
+        path.to_str().unwrap(),
+    ]);
+    let clone = Repo::at(dir, path);
+    let co = clone.checkout();
+    assert!(co.has_commit(&f2) && co.has_commit(&c));
+    let files = co.list_files(&f2).unwrap();
+    assert_eq!(
+        files.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+        ["added.txt", "base.txt", "feature.txt"]
+    );
+    assert!(
+        files.iter().all(|e| e.size.is_none()),
+        "no blob is local: {files:?}"
+    );
+    let err = co.read_file(&f2, "feature.txt").unwrap_err();
+    assert!(
+        matches!(err, GitError::MissingObject { .. }) && err.is_missing_data(),
+        "{err:?}"
+    );
+    let err = co.pr_diff(&c, &f2).unwrap_err();
+    assert!(err.is_missing_data(), "{err:?}");
+}
+
+#[test]
+fn context_lines_option_matches_git_dash_u() {
+    let (repo, base, head) = mixed_repo();
+    for context in [0u32, 1, 10] {
+        let checkout = repo.checkout().with_options(DiffOptions {
+            context_lines: context,
+            ..DiffOptions::default()
+        });
+        let ours = checkout.diff(&base, &head).unwrap().unified();
+        let git = String::from_utf8(repo.git_bytes(&[
+            "diff",
+            "-M",
+            "--no-color",
+            &format!("-U{context}"),
+            &base,
+            &head,
+        ]))
+        .unwrap();
+        assert_eq!(blocks(&ours), blocks(&git), "-U{context}");
+    }
+}
+
+#[test]
+fn worktree_listing_honours_gitignore_like_git_ls_files() {
+    let repo = Repo::new();
+    repo.write(".gitignore", b"target/\n*.log\n!keep.log\n");
+    repo.write("sub/.gitignore", b"local.txt\n");
+    repo.write("src/main.rs", b"fn main() {}\n");
+    repo.write("to_delete.txt", b"bye\n");
+    repo.write("forced.log", b"tracked although ignored\n");
+    repo.git(&[
+        "add",
+        ".gitignore",
+        "sub/.gitignore",
+        "src/main.rs",
+        "to_delete.txt",
+    ]);
+    repo.git(&["add", "-f", "forced.log"]);
+    repo.git(&["commit", "-q", "-m", "base"]);
+    repo.write(".git/info/exclude", b"secret.env\n");
+    std::fs::remove_file(repo.path.join("to_delete.txt")).unwrap();
+    repo.write("new.rs", b"untracked\n");
+    repo.write("target/out.bin", b"ignored dir\n");
+    repo.write("a.log", b"ignored\n");
+    repo.write("keep.log", b"negated, so listed\n");
+    repo.write("sub/local.txt", b"ignored by nested .gitignore\n");
+    repo.write("sub/other.txt", b"listed\n");
+    repo.write("secret.env", b"ignored by info/exclude\n");
+    repo.write(
+        std::ffi::OsStr::from_bytes(b"odd-\xff.txt"),
+        b"non-UTF-8 name\n",
+    );
+    std::fs::create_dir_all(repo.path.join("empty_dir")).unwrap();
+    repo.write("nested/inner.txt", b"inside a nested repository\n");
+    repo.git(&["init", "-q", "nested"]);
+
+    let ours = repo.checkout().list_worktree_files().unwrap();
+    let listed = repo.git_bytes(&[
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ]);
+    let deleted = repo.git_bytes(&["ls-files", "-z", "--deleted"]);
+    let deleted: Vec<&[u8]> = deleted
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut expected: Vec<Vec<u8>> = listed
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty() && !deleted.contains(p) && !p.ends_with(b"/"))
+        .map(<[u8]>::to_vec)
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let got: Vec<Vec<u8>> = ours.iter().map(|f| f.raw_path.clone()).collect();
+    assert_eq!(
+        got.iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect::<Vec<_>>()
+    );
+    assert!(got.contains(&b"keep.log".to_vec()) && got.contains(&b"forced.log".to_vec()));
+    let tracked: Vec<&str> = ours
+        .iter()
+        .filter(|f| f.tracked)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        tracked,
+        [".gitignore", "forced.log", "src/main.rs", "sub/.gitignore"]
+    );
 }

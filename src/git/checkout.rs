@@ -50,7 +50,8 @@ pub struct TreeEntry {
     pub mode: Mode,
     /// Blob id (or, for a submodule, the commit id it points at), full hex.
     pub blob_id: String,
-    /// Blob size in bytes; `None` for submodules (and when sizes were not requested).
+    /// Blob size in bytes; `None` for submodules, for blobs a partial clone does not have,
+    /// and when sizes were not requested.
     pub size: Option<u64>,
 }
 

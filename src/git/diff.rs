@@ -15,8 +15,9 @@ pub struct DiffOptions {
     pub max_patch_bytes: usize,
     /// Detect renames (50% similarity, like git's default `diff.renames`).
     pub detect_renames: bool,
-    /// Hex digits of object ids on `index` lines (git's default is 7; 40 for full ids).
-    pub abbrev: usize,
+    /// Hex digits of object ids on `index` lines: `None` abbreviates like git (`core.abbrev`,
+    /// else by object count, at least 7, extended until unique); `Some(40)` prints full ids.
+    pub abbrev: Option<usize>,
 }
 
 impl Default for DiffOptions {
@@ -25,7 +26,7 @@ impl Default for DiffOptions {
             context_lines: 3,
             max_patch_bytes: 512 * 1024,
             detect_renames: true,
-            abbrev: 7,
+            abbrev: None,
         }
     }
 }
@@ -91,7 +92,8 @@ pub struct FileDiff {
     /// Similarity percentage of a rename (gix's line-based measure; git's may differ by a few points).
     pub similarity: Option<u8>,
     pub hunks: Vec<Hunk>,
-    /// Unified diff text for this file, `diff --git a/.. b/..` headers included.
+    /// Unified diff text for this file, `diff --git a/.. b/..` headers included, byte for byte
+    /// what `git diff` prints for UTF-8 content (other bytes become U+FFFD here and in `hunks`).
     pub patch: String,
     /// Hunks were dropped from `hunks`/`patch` to respect `max_patch_bytes`.
     pub truncated: bool,

@@ -43,6 +43,10 @@ impl GixCheckout {
         })
     }
 
+    pub(super) fn repo(&self) -> &gix::Repository {
+        &self.repo
+    }
+
     /// Replace the diff options.
     pub fn with_options(mut self, options: DiffOptions) -> Self {
         self.options = options;
@@ -64,6 +68,35 @@ impl GixCheckout {
     /// which skips one object-header lookup per file.
     pub fn list_files_without_sizes(&self, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
         self.list(commit, false)
+    }
+
+    /// [`Checkout::read_file`] for a path given as raw bytes (names that are not UTF-8, as in
+    /// [`TreeEntry::raw_path`]).
+    pub fn read_file_raw(&self, commit: &str, path: &[u8]) -> Result<Option<Vec<u8>>, GitError> {
+        let not_a_file = |what| GitError::NotAFile {
+            commit: commit.to_owned(),
+            path: path.to_str_lossy().into_owned(),
+            what,
+        };
+        let tree = self.commit_tree(commit)?;
+        let parts: Vec<&[u8]> = path
+            .split(|&b| b == b'/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.is_empty() {
+            return Err(not_a_file("directory"));
+        }
+        let entry = tree.lookup_entry(parts.iter().copied()).map_err(|e| {
+            GitError::backend(format!("looking up {:?} in {commit}", path.as_bstr()), e)
+        })?;
+        let Some(entry) = entry else { return Ok(None) };
+        match entry.mode().kind() {
+            EntryKind::Tree => Err(not_a_file("directory")),
+            EntryKind::Commit => Err(not_a_file("submodule")),
+            EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
+                self.blob(entry.object_id()).map(Some)
+            }
+        }
     }
 
     /// A present commit's id, or the typed reason it is unusable.
@@ -129,6 +162,33 @@ impl GixCheckout {
         }
     }
 
+    /// The id as git prints it on `index` lines (see [`DiffOptions::abbrev`]). Ids that are not
+    /// in this repository (a submodule's commit) get the minimum length.
+    fn short_id(&self, id: ObjectId, min_len: usize) -> String {
+        let hex = id.to_string();
+        if let Some(n) = self.options.abbrev {
+            return hex[..n.clamp(4, hex.len())].to_owned();
+        }
+        let unique = gix::odb::store::prefix::disambiguate::Candidate::new(id, min_len)
+            .ok()
+            .and_then(|c| self.repo.objects.disambiguate_prefix(c).ok().flatten());
+        unique.map_or_else(
+            || hex[..min_len.min(hex.len())].to_owned(),
+            |p| p.to_string(),
+        )
+    }
+
+    /// git's automatic abbreviation length: `core.abbrev` if set, else about half the bits of
+    /// the object count in hex digits, at least 7.
+    fn min_abbrev(&self) -> usize {
+        let configured = self.repo.config_snapshot().integer("core.abbrev");
+        if let Some(n) = configured.and_then(|n| usize::try_from(n).ok()) {
+            return n.clamp(4, 40);
+        }
+        let count = self.repo.objects.packed_object_count().unwrap_or(0);
+        ((64 - count.leading_zeros()).div_ceil(2) as usize).max(7)
+    }
+
     fn list(&self, commit: &str, sizes: bool) -> Result<Vec<TreeEntry>, GitError> {
         let tree = self.commit_tree(commit)?;
         let mut recorder = gix::traverse::tree::Recorder::default();
@@ -147,11 +207,16 @@ impl GixCheckout {
                 continue;
             };
             let size = if sizes && mode != Mode::Submodule {
+                // A blob missing locally (partial clone) just has no known size.
                 let header = self
                     .repo
-                    .find_header(r.oid)
-                    .map_err(|e| self.missing_or_corrupt("blob", r.oid, e))?;
-                Some(header.size())
+                    .try_find_header(r.oid)
+                    .map_err(|e| GitError::Corrupt {
+                        what: "blob",
+                        sha: r.oid.to_string(),
+                        message: e.to_string(),
+                    })?;
+                header.map(|h| h.size())
             } else {
                 None
             };
@@ -169,6 +234,7 @@ impl GixCheckout {
     fn file_diff(
         &self,
         change: gix::object::tree::diff::ChangeDetached,
+        min_abbrev: usize,
     ) -> Result<Option<FileDiff>, GitError> {
         use gix::object::tree::diff::ChangeDetached as C;
         // (kind, old (path, mode, id), new (path, mode, id), similarity)
@@ -285,16 +351,20 @@ impl GixCheckout {
             .transpose()?;
         let old_hex = old.as_ref().map(|o| o.2.to_string());
         let new_hex = new.as_ref().map(|n| n.2.to_string());
+        let old_short = old.as_ref().map(|o| self.short_id(o.2, min_abbrev));
+        let new_short = new.as_ref().map(|n| self.short_id(n.2, min_abbrev));
         let old_side = old.as_ref().map(|(p, m, _)| Side {
             path: p.as_slice(),
             mode: *m,
             id: old_hex.as_deref().unwrap_or_default(),
+            short_id: old_short.as_deref().unwrap_or_default(),
             data: old_data.as_deref().unwrap_or_default(),
         });
         let new_side = new.as_ref().map(|(p, m, _)| Side {
             path: p.as_slice(),
             mode: *m,
             id: new_hex.as_deref().unwrap_or_default(),
+            short_id: new_short.as_deref().unwrap_or_default(),
             data: new_data.as_deref().unwrap_or_default(),
         });
         let r = render(
@@ -380,34 +450,7 @@ impl Checkout for GixCheckout {
     }
 
     fn read_file(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
-        let tree = self.commit_tree(commit)?;
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        if parts.is_empty() {
-            return Err(GitError::NotAFile {
-                commit: commit.to_owned(),
-                path: path.to_owned(),
-                what: "directory",
-            });
-        }
-        let entry = tree
-            .lookup_entry(parts.iter().map(|p| p.as_bytes()))
-            .map_err(|e| GitError::backend(format!("looking up {path:?} in {commit}"), e))?;
-        let Some(entry) = entry else { return Ok(None) };
-        match entry.mode().kind() {
-            EntryKind::Tree => Err(GitError::NotAFile {
-                commit: commit.to_owned(),
-                path: path.to_owned(),
-                what: "directory",
-            }),
-            EntryKind::Commit => Err(GitError::NotAFile {
-                commit: commit.to_owned(),
-                path: path.to_owned(),
-                what: "submodule",
-            }),
-            EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
-                self.blob(entry.object_id()).map(Some)
-            }
-        }
+        self.read_file_raw(commit, path.as_bytes())
     }
 
     fn list_files(&self, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
@@ -428,9 +471,10 @@ impl Checkout for GixCheckout {
             .repo
             .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(opts))
             .map_err(|e| GitError::backend(format!("diffing {base}..{head}"), e))?;
+        let min_abbrev = self.min_abbrev();
         let mut files = Vec::with_capacity(changes.len());
         for change in changes {
-            if let Some(file) = self.file_diff(change)? {
+            if let Some(file) = self.file_diff(change, min_abbrev)? {
                 files.push(file);
             }
         }

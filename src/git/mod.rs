@@ -11,6 +11,7 @@ mod error;
 mod gix_checkout;
 mod patch;
 mod quote;
+mod worktree;
 
 pub use checkout::{Checkout, Mode, PrDiff, PrDiffBase, TreeEntry};
 pub use diff::{ChangeKind, Diff, DiffOptions, FileDiff, Hunk};
@@ -18,3 +19,4 @@ pub use error::GitError;
 pub use gix_checkout::GixCheckout;
 pub use patch::is_binary;
 pub use quote::quote_path;
+pub use worktree::WorkTreeFile;

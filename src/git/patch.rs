@@ -19,6 +19,8 @@ pub(crate) struct Side<'a> {
     pub mode: Mode,
     /// Full hex id.
     pub id: &'a str,
+    /// The id as printed on the `index` line (abbreviated by the caller).
+    pub short_id: &'a str,
     /// Content (for a submodule, git's `Subproject commit <sha>\n` stand-in).
     pub data: &'a [u8],
 }
@@ -79,13 +81,11 @@ pub(crate) fn render(
     let old_id = old.map(|s| s.id);
     let new_id = new.map(|s| s.id);
     if old_id != new_id {
-        let zero = "0".repeat(opts.abbrev.clamp(4, 40));
-        let abbrev = |id: Option<&str>| {
-            id.map_or(zero.clone(), |id| {
-                id[..opts.abbrev.clamp(4, 40).min(id.len())].to_owned()
-            })
-        };
-        head.push_str(&format!("index {}..{}", abbrev(old_id), abbrev(new_id)));
+        let (old_short, new_short) = (old.map(|s| s.short_id), new.map(|s| s.short_id));
+        // The missing side prints as zeros as long as the other side's abbreviation.
+        let zeros = "0".repeat(old_short.or(new_short).map_or(7, str::len));
+        let (a, b) = (old_short.unwrap_or(&zeros), new_short.unwrap_or(&zeros));
+        head.push_str(&format!("index {a}..{b}"));
         if let (Some(o), Some(n)) = (old, new)
             && o.mode == n.mode
         {
@@ -304,6 +304,7 @@ mod tests {
             path,
             mode: Mode::File,
             id,
+            short_id: &id[..7],
             data,
         }
     }
