@@ -56,11 +56,11 @@ impl Runner {
 
 #[test]
 fn disabled_mode_routes_reports_and_succeeds() {
-    let r = Runner::new(Some("mode: disabled\n"));
+    let r = Runner::new(None);
     let res = r.run(
         "pull_request",
         &pull_request("opened", 12, false, false),
-        &[],
+        &[("CODEX_MODE", "disabled")],
     );
     assert_eq!(res.code, 0, "{}", res.stderr);
     let out = r.outputs();
@@ -83,28 +83,23 @@ fn disabled_mode_routes_reports_and_succeeds() {
 #[test]
 fn a_role_not_in_this_build_says_so_with_exit_2() {
     let r = Runner::new(None);
-    let res = r.run(
-        "schedule",
-        &serde_json::json!({"schedule": "0 * * * *"}),
-        &[],
-    );
+    let push = serde_json::json!({"ref": "refs/heads/main", "commits": [{"modified": ["docs/PRD.md"]}],
+                                  "repository": {"full_name": "octo/app", "default_branch": "main"}});
+    let res = r.run("push", &push, &[]);
     assert_eq!(res.code, 2);
     assert!(
         res.stderr
-            .contains("the taskmaster role is not implemented in this build yet"),
+            .contains("the planner role is not implemented in this build yet"),
         "{}",
         res.stderr
     );
     assert!(
-        res.stderr.contains("::error::the taskmaster role"),
+        res.stderr.contains("::error::the planner role"),
         "annotated in Actions: {}",
         res.stderr
     );
-    assert!(
-        res.stderr
-            .contains("::group::codex-orchestrator: taskmaster")
-    );
-    assert_eq!(output(&r.outputs(), "role"), Some("taskmaster"));
+    assert!(res.stderr.contains("::group::codex-orchestrator: planner"));
+    assert_eq!(output(&r.outputs(), "role"), Some("planner"));
     assert_eq!(output(&r.outputs(), "decision"), Some("run"));
     assert_eq!(r.report()["outcome"], "not_implemented");
 }
@@ -163,12 +158,15 @@ fn explicit_role_and_flags_fill_the_routing() {
 
 #[test]
 fn outputs_survive_values_with_eof_and_newlines() {
-    let r = Runner::new(Some("mode: disabled\n"));
+    let r = Runner::new(None);
     let weird = r.dir.path().join("EOF\nrole<<EOF\nplanner\nEOF\n.json");
     let res = r.run(
         "pull_request",
         &pull_request("opened", 1, false, false),
-        &[("CODEX_REPORT", weird.to_str().unwrap())],
+        &[
+            ("CODEX_REPORT", weird.to_str().unwrap()),
+            ("CODEX_MODE", "disabled"),
+        ],
     );
     assert_eq!(res.code, 0, "{}", res.stderr);
     let out = r.outputs();
@@ -208,4 +206,111 @@ fn version_and_help_document_exit_codes() {
     );
     let bad = run(cmd(dir.path()).arg("--frobnicate"));
     assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn empty_codex_variables_count_as_unset() {
+    let r = Runner::new(Some("mode: disabled\n"));
+    let empty: Vec<(&str, &str)> = [
+        "CODEX_BOOST",
+        "CODEX_DRY_RUN",
+        "CODEX_MODE",
+        "CODEX_TASK",
+        "CODEX_PR",
+        "CODEX_ROLE",
+        "CODEX_CONFIG",
+        "CODEX_REPO_DIR",
+        "CODEX_REPORT",
+    ]
+    .into_iter()
+    .map(|k| (k, ""))
+    .collect();
+    let dispatch = serde_json::json!({"inputs": {"role": "reviewer", "pr": "4"}});
+    let res = r.run("workflow_dispatch", &dispatch, &empty);
+    assert_eq!(res.code, 0, "{}", res.stderr);
+    assert_eq!(output(&r.outputs(), "role"), Some("reviewer"));
+    assert_eq!(
+        output(&r.outputs(), "decision"),
+        Some("ignore"),
+        "the file's mode: disabled still applies"
+    );
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_pull_request_cannot_change_the_configuration_it_is_routed_by() {
+    let r = Runner::new(None);
+    let repo = r.dir.path().join("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join(".llm-team.yml"), "project:\n  name: app\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let base = git(&repo, &["rev-parse", "HEAD"]);
+    // The PR's head (what the runner checked out) turns the team off for itself.
+    std::fs::write(
+        repo.join(".llm-team.yml"),
+        "mode: disabled\nroles:\n  reviewer:\n    enabled: false\n",
+    )
+    .unwrap();
+    git(&repo, &["commit", "-q", "-am", "disable the reviewer"]);
+    let mut payload = pull_request("synchronize", 9, false, false);
+    payload["pull_request"]["base"]["sha"] = serde_json::json!(base);
+
+    let res = r.run("pull_request", &payload, &[("CODEX_MODE", "")]);
+    assert_eq!(
+        output(&r.outputs(), "role"),
+        Some("reviewer"),
+        "{}",
+        res.stderr
+    );
+    assert_eq!(
+        output(&r.outputs(), "decision"),
+        Some("run"),
+        "the base config decides: {}",
+        res.stderr
+    );
+
+    // Without the base commit in the checkout, the PR's copy is not trusted either.
+    let mut unknown = payload.clone();
+    unknown["pull_request"]["base"]["sha"] = serde_json::json!("f".repeat(40));
+    let res = r.run("pull_request", &unknown, &[]);
+    assert_eq!(
+        output(&r.outputs(), "decision"),
+        Some("run"),
+        "{}",
+        res.stderr
+    );
+    assert!(
+        res.stderr
+            .contains("::warning::cannot read .llm-team.yml at the pull request's base"),
+        "{}",
+        res.stderr
+    );
+
+    // Other events read the checkout as it is (on schedule it is the default branch).
+    let res = r.run(
+        "workflow_dispatch",
+        &serde_json::json!({"inputs": {"role": "reviewer", "pr": "9"}}),
+        &[],
+    );
+    assert_eq!(
+        output(&r.outputs(), "decision"),
+        Some("ignore"),
+        "{}",
+        res.stderr
+    );
 }

@@ -6,9 +6,13 @@ use std::path::PathBuf;
 use super::args::Global;
 use crate::actions::{Level, Place, Runner};
 use crate::config::{self, CliOverrides, ConfigError, Effective};
+use crate::git::{Checkout, GixCheckout};
 
 pub struct Context {
     pub repo_dir: PathBuf,
+    /// The configuration file, relative to the repository unless absolute.
+    pub config_path: PathBuf,
+    pub cli: CliOverrides,
     pub effective: Effective,
     pub runner: Runner,
     pub json: bool,
@@ -59,10 +63,55 @@ impl Context {
             runner.annotate(Level::Warning, &place, &format!("{key}{}", w.message));
         }
         Ok(Context {
+            config_path: global
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(config::FILE_NAME)),
+            cli,
             repo_dir,
             effective,
             runner,
             json: global.json,
         })
+    }
+}
+
+impl Context {
+    /// The configuration as the pull request's base commit has it: a pull request must not
+    /// change the rules it is routed and reviewed by (mode, protected paths, model URL). Read
+    /// from the checkout; when the base commit is not there (a shallow clone), the PR's copy is
+    /// not trusted either: built-in defaults (plus environment and flags) apply, with a warning.
+    pub fn at_base(&self, base_sha: &str) -> Result<Effective, ConfigError> {
+        if self.config_path.is_absolute() {
+            // A file outside the repository came from the workflow, not from the pull request.
+            return Ok(self.effective.clone());
+        }
+        let shown = self.config_path.display().to_string();
+        let short = &base_sha[..base_sha.len().min(12)];
+        let read = GixCheckout::open(&self.repo_dir)
+            .ok()
+            .filter(|c| c.has_commit(base_sha))
+            .map(|c| c.read_file(base_sha, &shown));
+        let origin = format!("{shown} (at base {short})");
+        match read {
+            Some(Ok(bytes)) => {
+                config::resolve_bytes(bytes.as_deref(), &origin, &config::process_env, &self.cli)
+            }
+            other => {
+                let why = match other {
+                    Some(Err(e)) => e.to_string(),
+                    _ => format!("the checkout does not contain the base commit {short}"),
+                };
+                self.runner.annotate(
+                    Level::Warning,
+                    &Place::default(),
+                    &format!(
+                        "cannot read {shown} at the pull request's base ({why}); using built-in defaults \
+                         instead of the pull request's copy. Check out with fetch-depth: 0"
+                    ),
+                );
+                config::resolve_bytes(None, &origin, &config::process_env, &self.cli)
+            }
+        }
     }
 }

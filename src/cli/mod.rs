@@ -36,6 +36,7 @@ impl Failure {
 
 /// The binary's `main`.
 pub fn main() -> ExitCode {
+    drop_empty_codex_vars();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let code = match dispatch(&cli) {
@@ -46,6 +47,19 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// An unset action input arrives as an empty `CODEX_*` variable; clap would read it as a flag
+/// given without its value. Empty means unset, so those variables are removed before parsing.
+fn drop_empty_codex_vars() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(k, v)| v.is_empty() && k.to_str().is_some_and(|k| k.starts_with("CODEX_")))
+        .map(|(k, _)| k)
+        .collect();
+    for key in empty {
+        // SAFETY: called first thing in `main`, before this process starts any other thread.
+        unsafe { std::env::remove_var(key) };
+    }
 }
 
 fn dispatch(cli: &Cli) -> Result<u8, Failure> {

@@ -5,16 +5,28 @@
 use super::Failure;
 use super::args::RunArgs;
 use super::context::Context;
-use crate::event::{Decision, Event, RouteSettings, Routing, route, route::apply_settings};
+use crate::event::{
+    Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
+};
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
 use crate::roles::{Role, RoleError, taskmaster_run};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let event = read_event(args)?;
-    let settings = RouteSettings::from_config(&ctx.effective.config);
+    let base_config;
+    let effective = match event.as_ref().map(|e| &e.payload) {
+        Some(Payload::PullRequest(p)) if !p.pull_request.base.sha.is_empty() => {
+            base_config = ctx
+                .at_base(&p.pull_request.base.sha)
+                .map_err(Failure::usage)?;
+            &base_config
+        }
+        _ => &ctx.effective,
+    };
+    let config = &effective.config;
+    let settings = RouteSettings::from_config(config);
     let routing = decide(event.as_ref(), args, &settings)?;
-    let config = &ctx.effective.config;
     let info = event.as_ref().map(|e| EventInfo {
         name: e.name.clone(),
         action: e.action().map(str::to_string),
@@ -36,7 +48,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             let mut result = (0, Outcome::Done, None);
             for role in routing.role.into_iter().chain(routing.then.iter().copied()) {
                 let _group = ctx.runner.group(&format!("codex-orchestrator: {role}"));
-                match execute(role, ctx, &routing, event.as_ref()) {
+                match execute(role, ctx, config, &routing, event.as_ref()) {
                     Ok(out) => {
                         report.task_id = out.task_id.or(report.task_id.take());
                         report.pr_number = out.pr_number.or(report.pr_number);
@@ -150,6 +162,7 @@ fn decide(
 fn execute(
     role: Role,
     ctx: &Context,
+    config: &crate::config::Config,
     _routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -157,7 +170,6 @@ fn execute(
         .enable_all()
         .build()
         .map_err(|e| RoleError::Failed(e.into()))?;
-    let config = &ctx.effective.config;
     match role {
         Role::Taskmaster => runtime.block_on(async {
             let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;

@@ -51,12 +51,42 @@ pub fn resolve(
         .display()
         .to_string();
     let parsed = load::load_file(&path, &shown, explicit.is_some())?;
+    finish(parsed, &shown, env, cli)
+}
+
+/// Like `resolve`, for configuration bytes read elsewhere (the base commit of a pull request);
+/// `None` means the file does not exist there, so defaults apply.
+pub fn resolve_bytes(
+    bytes: Option<&[u8]>,
+    shown: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    cli: &CliOverrides,
+) -> Result<Effective, ConfigError> {
+    let parsed = match bytes {
+        Some(b) => load::parse_bytes(b, shown)?,
+        None => load::Parsed {
+            config: Config::default(),
+            warnings: Vec::new(),
+            text: String::new(),
+            path: None,
+        },
+    };
+    finish(parsed, shown, env, cli)
+}
+
+/// Layers env and flags over a parsed file, fills role defaults and validates.
+fn finish(
+    parsed: load::Parsed,
+    shown: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    cli: &CliOverrides,
+) -> Result<Effective, ConfigError> {
     let mut config = parsed.config;
     let mut origins = Vec::new();
     layer::apply_env(&mut config, env, &mut origins);
     layer::apply_cli(&mut config, cli, &mut origins);
     layer::fill_role_defaults(&mut config);
-    validate::validate(&config, &shown, &parsed.text, &origins)?;
+    validate::validate(&config, shown, &parsed.text, &origins)?;
     Ok(Effective {
         config,
         file: parsed.path,
