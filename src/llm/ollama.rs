@@ -331,7 +331,8 @@ impl OllamaClient {
         Ok(Budget {
             model: model.to_string(),
             num_ctx,
-            reserved_output: max_output.unwrap_or(self.settings.default_max_output_tokens),
+            reserved_output: max_output
+                .unwrap_or(self.settings.default_max_output_tokens.min(num_ctx / 4)),
         })
     }
 

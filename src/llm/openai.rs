@@ -116,10 +116,12 @@ impl OpenAiClient {
     }
 
     fn budget_for(&self, model: &str, max_output: Option<u32>) -> Budget {
+        let num_ctx = self.settings.num_ctx.unwrap_or(UNKNOWN_CONTEXT_LENGTH);
         Budget {
             model: model.to_string(),
-            num_ctx: self.settings.num_ctx.unwrap_or(UNKNOWN_CONTEXT_LENGTH),
-            reserved_output: max_output.unwrap_or(self.settings.default_max_output_tokens),
+            num_ctx,
+            reserved_output: max_output
+                .unwrap_or(self.settings.default_max_output_tokens.min(num_ctx / 4)),
         }
     }
 

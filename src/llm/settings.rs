@@ -48,7 +48,8 @@ pub struct LlmSettings {
     pub num_ctx: Option<u32>,
     /// Upper bound of the automatic choice: min(model's context_length, this).
     pub max_num_ctx: u32,
-    /// Output tokens reserved when a request does not say (`num_predict`).
+    /// Output tokens reserved when a request does not say (`num_predict`), at most a quarter
+    /// of the context.
     pub default_max_output_tokens: u32,
     /// Ollama `keep_alive` (e.g. "30m"); `None` leaves the server's default.
     pub keep_alive: Option<String>,
