@@ -560,3 +560,54 @@ async fn secrets_never_reach_the_server() {
     assert!(!body.contains("ghp_abcdef123456"));
     assert!(body.contains("[REDACTED]"));
 }
+
+#[tokio::test]
+async fn connect_timeout_fires() {
+    // A listener that never accepts: once its accept queue is full, the kernel drops new
+    // SYNs and connecting hangs (loopback only).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    let mut saturated = false;
+    for _ in 0..2048 {
+        match tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => held.push(s),
+            _ => {
+                saturated = true;
+                break;
+            }
+        }
+    }
+    if !saturated {
+        eprintln!("accept queue never filled here; skipping the connect-timeout check");
+        return;
+    }
+    let mut s = settings(&format!("http://{addr}"));
+    s.connect_timeout = Duration::from_millis(200);
+    s.max_retries = 0;
+    let start = Instant::now();
+    let err = OllamaClient::new(s)
+        .unwrap()
+        .with_progress(None)
+        .chat(&req("tiny:latest", "hi"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LlmError::Timeout {
+                phase: TimeoutPhase::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(start.elapsed() < Duration::from_millis(1500));
+    drop(held);
+    drop(listener);
+}

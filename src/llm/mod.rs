@@ -175,3 +175,24 @@ pub trait Llm: Send + Sync {
         max_output_tokens: Option<u32>,
     ) -> BoxFuture<'a, Result<Budget, LlmError>>;
 }
+
+/// Builds the client the settings ask for (`api: ollama` or `api: openai`), recording every
+/// call into `ledger`, redacting `secrets` from every message, and writing progress to stderr.
+pub fn connect(
+    settings: &LlmSettings,
+    ledger: Ledger,
+    secrets: Vec<String>,
+) -> Result<std::sync::Arc<dyn Llm>, LlmError> {
+    Ok(match settings.api {
+        ApiKind::Ollama => std::sync::Arc::new(
+            OllamaClient::new(settings.clone())?
+                .with_ledger(ledger)
+                .with_secrets(secrets),
+        ),
+        ApiKind::Openai => std::sync::Arc::new(
+            OpenAiClient::new(settings.clone())?
+                .with_ledger(ledger)
+                .with_secrets(secrets),
+        ),
+    })
+}
