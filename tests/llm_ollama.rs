@@ -611,3 +611,29 @@ async fn connect_timeout_fires() {
     drop(held);
     drop(listener);
 }
+
+#[tokio::test]
+async fn preflight_names_every_missing_model_once() {
+    let fake = FakeOllama::default().await;
+    let c = client(&fake);
+    c.preflight(&["qwen3:32b".into(), "gpt-oss:20b".into()])
+        .await
+        .unwrap();
+    let err = c
+        .preflight(&[
+            "qwen3:32b".into(),
+            "gpt-oss:120b".into(),
+            "llama3.2:latest".into(),
+        ])
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("gpt-oss:120b llama3.2:latest"), "{msg}");
+    assert!(
+        msg.contains("Available models: gpt-oss:20b, qwen3-coder:latest, qwen3:32b, tiny:latest"),
+        "{msg}"
+    );
+    // Probes are cached: qwen3:32b was shown once, /api/version asked once.
+    assert_eq!(fake.hits("/api/version"), 1);
+    assert_eq!(fake.hits("/api/tags"), 1);
+}

@@ -37,12 +37,14 @@ pub enum LlmError {
     Unreachable { base_url: String, detail: String },
 
     #[error(
-        "model `{model}` is not available on {base_url}. Available models: {}. Pull it with \
-         `ollama pull {model}` on the server, or fix the model name in .llm-team.yml \
-         (`curl {base_url}/api/tags` lists what the server has)",
-        if available.is_empty() { "(none)".to_string() } else { available.join(", ") }
+        "model `{model}` is not available on {base_url}. Available models: {}. Pull it on the \
+         server ({}), or fix the model name in .llm-team.yml (`curl {base_url}/api/tags` lists \
+         what the server has)",
+        if available.is_empty() { "(none)".to_string() } else { available.join(", ") },
+        model.split(' ').map(|m| format!("`ollama pull {m}`")).collect::<Vec<_>>().join(", ")
     )]
     ModelMissing {
+        /// The missing model (several, space-separated, from a preflight).
         model: String,
         available: Vec<String>,
         base_url: String,

@@ -174,6 +174,13 @@ pub trait Llm: Send + Sync {
         model: &'a str,
         max_output_tokens: Option<u32>,
     ) -> BoxFuture<'a, Result<Budget, LlmError>>;
+
+    /// Checks once, at the start of a run, that the server is reachable and has every model
+    /// the run may use; one error names all missing models and lists those that exist.
+    fn preflight<'a>(&'a self, models: &'a [String]) -> BoxFuture<'a, Result<(), LlmError>> {
+        let _ = models;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Builds the client the settings ask for (`api: ollama` or `api: openai`), recording every

@@ -570,4 +570,26 @@ impl Llm for OllamaClient {
     ) -> BoxFuture<'a, Result<Budget, LlmError>> {
         Box::pin(self.budget_for(model, max_output_tokens))
     }
+
+    fn preflight<'a>(&'a self, models: &'a [String]) -> BoxFuture<'a, Result<(), LlmError>> {
+        Box::pin(async move {
+            self.version().await?;
+            let mut missing = Vec::new();
+            for m in models {
+                match self.model_info(m).await {
+                    Ok(_) => {}
+                    Err(LlmError::ModelMissing { model, .. }) => missing.push(model),
+                    Err(e) => return Err(e),
+                }
+            }
+            if missing.is_empty() {
+                return Ok(());
+            }
+            Err(LlmError::ModelMissing {
+                model: missing.join(" "),
+                available: self.models().await.unwrap_or_default(),
+                base_url: self.settings.base().to_string(),
+            })
+        })
+    }
 }

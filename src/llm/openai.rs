@@ -334,4 +334,23 @@ impl Llm for OpenAiClient {
     ) -> BoxFuture<'a, Result<Budget, LlmError>> {
         Box::pin(async move { Ok(self.budget_for(model, max_output_tokens)) })
     }
+
+    fn preflight<'a>(&'a self, models: &'a [String]) -> BoxFuture<'a, Result<(), LlmError>> {
+        Box::pin(async move {
+            let available = self.models().await?;
+            let missing: Vec<&str> = models
+                .iter()
+                .filter(|m| !available.is_empty() && !available.contains(m))
+                .map(String::as_str)
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            Err(LlmError::ModelMissing {
+                model: missing.join(" "),
+                available,
+                base_url: self.settings.base().into(),
+            })
+        })
+    }
 }
