@@ -39,6 +39,8 @@ pub struct ModelInfo {
     pub capabilities: Vec<String>,
     pub architecture: Option<String>,
     pub family: Option<String>,
+    /// Named thinking levels, when `/api/show` lists them (`thinking.values`, newer servers).
+    pub think_levels: Vec<String>,
 }
 
 impl ModelInfo {
@@ -48,6 +50,9 @@ impl ModelInfo {
 
     /// gpt-oss takes a thinking level and cannot turn thinking off.
     pub fn think_takes_level(&self) -> bool {
+        if !self.think_levels.is_empty() {
+            return true;
+        }
         let is = |s: &str| s.replace(['-', '_'], "").contains("gptoss");
         is(&self.name)
             || self.family.as_deref().is_some_and(is)
@@ -263,7 +268,11 @@ impl OllamaClient {
         // Reachability first, for a clear "cannot reach" rather than a model error.
         self.version().await?;
         let (status, v) = self
-            .get_json("/api/show", Some(json!({ "model": model })), model)
+            .get_json(
+                "/api/show",
+                Some(json!({ "model": model, "name": model })),
+                model,
+            )
             .await?;
         if status == 404 {
             return Err(self.missing(model).await);
@@ -301,6 +310,14 @@ impl OllamaClient {
                 .unwrap_or_default(),
             architecture: arch,
             family: v["details"]["family"].as_str().map(str::to_string),
+            think_levels: v["thinking"]["values"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         self.cache
             .lock()
@@ -346,6 +363,13 @@ impl OllamaClient {
                 Think::Medium => "medium",
                 Think::High => "high",
             };
+            // A server that lists its levels silently ignores others: pick one it knows.
+            let level =
+                if info.think_levels.is_empty() || info.think_levels.iter().any(|l| l == level) {
+                    level.to_string()
+                } else {
+                    info.think_levels[0].clone()
+                };
             return Some(json!(level));
         }
         // `format` and `think` interact badly: no thinking when we want JSON.
