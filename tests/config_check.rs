@@ -186,7 +186,7 @@ fn hostile_files_are_refused_not_expanded() {
 #[test]
 fn unknown_keys_warn_with_a_suggestion() {
     let dir = tempfile::tempdir().unwrap();
-    let yaml = "roles:\n  reviewer:\n    enabeld: false\nworkflow:\n  branch_prefx: x/\nextra: 1\n";
+    let yaml = "roles:\n  reviewer:\n    enabeld: false\nworkflow:\n  branch_prefx: x/\nextra: 1\nllm:\n  base_ur: http://x:11434\n";
     let r = check(dir.path(), Some(yaml), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let warnings: Vec<String> = json(&r)["warnings"]
@@ -195,7 +195,7 @@ fn unknown_keys_warn_with_a_suggestion() {
         .iter()
         .map(|w| w.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
     assert!(
         warnings[0].starts_with(".llm-team.yml:3: roles.reviewer.enabeld: unknown key"),
         "{warnings:?}"
@@ -203,6 +203,14 @@ fn unknown_keys_warn_with_a_suggestion() {
     assert!(warnings[0].contains("did you mean `roles.reviewer.enabled`?"));
     assert!(warnings[1].contains("did you mean `workflow.branch_prefix`?"));
     assert!(warnings[2].contains("known keys here: "), "{warnings:?}");
+    assert!(
+        warnings[3].starts_with(".llm-team.yml:8: llm.base_ur"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[3].contains("did you mean `llm.base_url`?"),
+        "{warnings:?}"
+    );
 
     // In Actions the warnings become annotations on the file and line.
     let mut c = cmd(dir.path());

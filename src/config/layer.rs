@@ -93,9 +93,9 @@ pub fn apply_cli(config: &mut Config, cli: &CliOverrides, origins: &mut Vec<Orig
 /// Fills what is still unset with the per-role defaults, so the effective configuration is concrete.
 pub fn fill_role_defaults(config: &mut Config) {
     for role in Role::ALL {
-        let (model, temperature) = super::schema::default_model(role);
+        let default = crate::llm::ModelRouting::default_for(role);
         let settings = config.roles.get_mut(role);
-        settings.model.get_or_insert_with(|| model.to_string());
-        settings.temperature.get_or_insert(temperature);
+        settings.model.get_or_insert(default.model);
+        settings.temperature.get_or_insert(default.temperature);
     }
 }

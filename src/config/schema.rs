@@ -45,16 +45,6 @@ pub enum TaskFate {
     Blocked,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LlmApi {
-    /// Ollama's native `/api/chat` (controls `num_ctx`).
-    #[default]
-    Ollama,
-    /// `/v1/chat/completions` (LiteLLM, vLLM, llama.cpp): second-class, no context control.
-    Openai,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -64,7 +54,7 @@ pub struct Config {
     pub roles: Roles,
     pub tasks: Tasks,
     pub checks: Checks,
-    pub llm: Llm,
+    pub llm: crate::llm::LlmSettings,
     pub review: Review,
     pub developer: Developer,
     /// Filled from the environment only; never read from the file.
@@ -148,14 +138,30 @@ impl Roles {
     }
 }
 
-/// The seed's model picks and temperatures: code roles cool (≤ 0.2), the planner warmer (≈ 0.5).
-pub fn default_model(role: Role) -> (&'static str, f32) {
-    match role {
-        Role::Planner => ("qwen3:32b", 0.5),
-        Role::Taskmaster => ("qwen3:32b", 0.3),
-        Role::Developer => ("qwen3-coder:latest", 0.2),
-        Role::Reviewer => ("qwen3:32b", 0.2),
-        Role::Integrator => ("none", 0.0),
+impl Config {
+    /// The per-role model routing the LLM port uses, from the (defaults-filled) role settings.
+    pub fn model_routing(&self) -> crate::llm::ModelRouting {
+        let roles = Role::ALL
+            .into_iter()
+            .map(|role| {
+                let s = self.roles.get(role);
+                let default = crate::llm::ModelRouting::default_for(role);
+                let model = s.model.clone().unwrap_or(default.model);
+                (
+                    role,
+                    crate::llm::RoleModel::new(
+                        &model,
+                        s.temperature.unwrap_or(default.temperature),
+                    ),
+                )
+            })
+            .collect();
+        let named = |m: &str| (!m.is_empty() && m != crate::llm::NO_MODEL).then(|| m.to_string());
+        crate::llm::ModelRouting {
+            roles,
+            boost_model: named(&self.llm.boost_model),
+            fallback_model: self.llm.fallback_model.as_deref().and_then(named),
+        }
     }
 }
 
@@ -173,27 +179,6 @@ pub struct Checks {
     pub coverage_min: f64,
     /// The repository's test command; detected from the language when unset.
     pub test_command: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Llm {
-    pub base_url: String,
-    pub api: LlmApi,
-    pub boost_model: String,
-    /// A small model for tiny steps.
-    pub fallback_model: Option<String>,
-    /// Context window to request; unset means the model's own length, capped at 32768.
-    pub num_ctx: Option<u32>,
-    pub keep_alive: String,
-    pub connect_timeout_secs: u64,
-    /// Until the first streamed byte: covers loading a cold model.
-    pub first_byte_timeout_secs: u64,
-    /// Longest silence between streamed chunks.
-    pub idle_timeout_secs: u64,
-    /// First-byte timeout for boost runs (a 120B model can take minutes to load).
-    pub boost_first_byte_timeout_secs: u64,
-    pub max_retries: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -235,7 +220,7 @@ impl Default for Config {
             roles: Roles::default(),
             tasks: Tasks::default(),
             checks: Checks::default(),
-            llm: Llm::default(),
+            llm: crate::llm::LlmSettings::default(),
             review: Review::default(),
             developer: Developer::default(),
             github: GitHub::default(),
@@ -290,24 +275,6 @@ impl Default for Checks {
             require_tests: true,
             coverage_min: 0.0,
             test_command: None,
-        }
-    }
-}
-
-impl Default for Llm {
-    fn default() -> Self {
-        Llm {
-            base_url: "http://localhost:11434".into(),
-            api: LlmApi::Ollama,
-            boost_model: "gpt-oss:120b".into(),
-            fallback_model: Some("llama3.2:latest".into()),
-            num_ctx: None,
-            keep_alive: "30m".into(),
-            connect_timeout_secs: 10,
-            first_byte_timeout_secs: 300,
-            idle_timeout_secs: 120,
-            boost_first_byte_timeout_secs: 900,
-            max_retries: 3,
         }
     }
 }

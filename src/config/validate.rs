@@ -126,25 +126,28 @@ pub fn validate(
             format!("{api:?} must be an http:// or https:// URL"),
         );
     }
+    let llm = &config.llm;
     for (key, value) in [
-        ("llm.connect_timeout_secs", config.llm.connect_timeout_secs),
-        (
-            "llm.first_byte_timeout_secs",
-            config.llm.first_byte_timeout_secs,
-        ),
-        ("llm.idle_timeout_secs", config.llm.idle_timeout_secs),
-        (
-            "llm.boost_first_byte_timeout_secs",
-            config.llm.boost_first_byte_timeout_secs,
-        ),
+        ("llm.connect_timeout", llm.connect_timeout),
+        ("llm.first_byte_timeout", llm.first_byte_timeout),
+        ("llm.boost_first_byte_timeout", llm.boost_first_byte_timeout),
+        ("llm.idle_timeout", llm.idle_timeout),
+        ("llm.probe_timeout", llm.probe_timeout),
         (
             "developer.test_timeout_secs",
-            config.developer.test_timeout_secs,
+            std::time::Duration::from_secs(config.developer.test_timeout_secs),
         ),
     ] {
-        if value == 0 {
-            bad(key, "must be at least 1 second".into());
+        if value.is_zero() {
+            bad(key, "must be more than 0 seconds".into());
         }
+    }
+    if llm.num_ctx.is_some_and(|n| n < 1024) {
+        bad(
+            "llm.num_ctx",
+            "a context under 1024 tokens cannot hold a prompt; leave it unset for the model's own"
+                .into(),
+        );
     }
     if config.developer.max_rounds > 10 {
         bad(

@@ -19,8 +19,10 @@ pub enum ApiKind {
 }
 
 /// Settings of the LLM port. Durations are written as seconds (integers or decimals).
+/// The `llm:` section of `.llm-team.yml`. Unknown keys are reported by the configuration loader
+/// as warnings with a suggestion, like everywhere else in the file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct LlmSettings {
     /// Base URL of the server, without `/api` (default `http://127.0.0.1:11434`).
     pub base_url: String,
@@ -57,6 +59,10 @@ pub struct LlmSettings {
     /// Seconds between two progress lines while streaming.
     #[serde(with = "secs")]
     pub progress_interval: Duration,
+    /// Model for boosted runs (`boost: true`); `none` disables boosting.
+    pub boost_model: String,
+    /// Small model for tiny steps; unset uses the role's own model.
+    pub fallback_model: Option<String>,
     /// Bearer token for OpenAI-compatible servers (read from the environment by the caller).
     #[serde(skip)]
     pub api_key: Option<String>,
@@ -80,6 +86,8 @@ impl Default for LlmSettings {
             keep_alive: Some("30m".to_string()),
             seed: None,
             progress_interval: Duration::from_secs(5),
+            boost_model: "gpt-oss:120b".to_string(),
+            fallback_model: Some("llama3.2:latest".to_string()),
             api_key: None,
         }
     }
@@ -110,42 +118,8 @@ mod secs {
     }
 }
 
-/// The five roles of the team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleName {
-    Planner,
-    Taskmaster,
-    Developer,
-    Reviewer,
-    Integrator,
-}
-
-impl RoleName {
-    pub const ALL: [RoleName; 5] = [
-        RoleName::Planner,
-        RoleName::Taskmaster,
-        RoleName::Developer,
-        RoleName::Reviewer,
-        RoleName::Integrator,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoleName::Planner => "planner",
-            RoleName::Taskmaster => "taskmaster",
-            RoleName::Developer => "developer",
-            RoleName::Reviewer => "reviewer",
-            RoleName::Integrator => "integrator",
-        }
-    }
-}
-
-impl std::fmt::Display for RoleName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The roles, as routing names them (the crate's one role type).
+pub use crate::roles::Role as RoleName;
 
 /// The model name meaning "no model: deterministic mode".
 pub const NO_MODEL: &str = "none";
