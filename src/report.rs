@@ -39,6 +39,8 @@ pub struct Report {
     pub verdict: Option<String>,
     pub task_id: Option<String>,
     pub pr_number: Option<u64>,
+    /// GitHub API requests made (the budget a run used).
+    pub api_calls: Option<u64>,
     /// One record per model call (filled by the roles that use a model).
     pub llm_calls: Vec<serde_json::Value>,
     pub duration_ms: u128,
@@ -65,6 +67,7 @@ impl Report {
             outcome: Outcome::Ignored,
             error: None,
             verdict: None,
+            api_calls: None,
             llm_calls: Vec::new(),
             duration_ms: 0,
             started: Some(Instant::now()),

@@ -57,11 +57,8 @@ pub enum Command {
     Run(RunArgs),
     /// Decide which role an event calls for; runs nothing and uses no network
     Route(RouteArgs),
-    /// Review a pull request [not implemented yet in this build: exits 2]
-    Review {
-        #[arg(long)]
-        pr: u64,
-    },
+    /// Review a pull request (--pr N), or a unified diff file with no GitHub at all (--diff-file)
+    Review(ReviewArgs),
     /// Take a task and open a tested pull request [not implemented yet in this build: exits 2]
     Develop {
         /// The task to take [default: the next eligible task]
@@ -86,6 +83,27 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// The pull request to review and comment on (needs GitHub, like `run`)
+    #[arg(
+        long,
+        conflicts_with = "diff_file",
+        required_unless_present = "diff_file"
+    )]
+    pub pr: Option<u64>,
+    /// Review this unified diff locally and print the review (no GitHub; with the reviewer model
+    /// `none`, no network at all)
+    #[arg(long, value_name = "FILE")]
+    pub diff_file: Option<PathBuf>,
+    /// The task file whose acceptance criteria the diff is judged by (with --diff-file)
+    #[arg(long, value_name = "FILE", requires = "diff_file")]
+    pub task_file: Option<PathBuf>,
+    /// Use the boost model
+    #[arg(long)]
+    pub boost: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,6 +5,8 @@ pub mod args;
 pub mod config_cmd;
 pub mod context;
 pub mod forge;
+pub mod models;
+pub mod review_cmd;
 pub mod route_cmd;
 pub mod run_cmd;
 
@@ -69,7 +71,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Run(args) => run_cmd::run(&ctx, args),
         Command::Route(args) => route_cmd::run(&ctx, args),
         Command::Config(ConfigCommand::Check) => config_cmd::check(&ctx),
-        Command::Review { .. } => not_yet(crate::roles::Role::Reviewer),
+        Command::Review(args) => review_cmd::run(&ctx, args),
         Command::Develop { .. } => not_yet(crate::roles::Role::Developer),
         Command::Taskmaster => run_cmd::run(&ctx, &args::RunArgs::for_role("taskmaster")),
         Command::Tasks(cmd) => tasks_cmd(&ctx, cmd),

@@ -8,8 +8,10 @@ use super::context::Context;
 use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
+use crate::forge::Forge as _;
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
+use crate::roles::reviewer::{self, ModelSide, publish::PrInfo};
 use crate::roles::{Role, RoleError, taskmaster_run};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
@@ -53,7 +55,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
                         report.task_id = out.task_id.or(report.task_id.take());
                         report.pr_number = out.pr_number.or(report.pr_number);
                         report.verdict = out.verdict.or(report.verdict.take());
+                        report.api_calls = report.api_calls.or(out.api_calls);
                         role_summaries.push(format!("#### {role}\n\n{}", out.summary));
+                        if let Some(failure) = out.failure {
+                            result = (1, Outcome::Failed, Some(failure));
+                            break;
+                        }
                     }
                     Err(e) => {
                         result = match e {
@@ -163,7 +170,7 @@ fn execute(
     role: Role,
     ctx: &Context,
     config: &crate::config::Config,
-    _routing: &Routing,
+    routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -181,6 +188,71 @@ fn execute(
                 default_branch: &default_branch,
             };
             Ok(taskmaster_run::run(&rc, || forge.planned()).await?)
+        }),
+        Role::Reviewer => runtime.block_on(async {
+            let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
+            let rc = RoleContext {
+                config,
+                repo_dir: &ctx.repo_dir,
+                runner: &ctx.runner,
+                forge: &forge,
+                default_branch: &default_branch,
+            };
+            let number = routing.pr.ok_or_else(|| {
+                anyhow::anyhow!("which pull request? pass --pr N (or the `pr` input)")
+            })?;
+            let from_event = match event.map(|e| &e.payload) {
+                Some(Payload::PullRequest(p))
+                    if p.pull_request.number == number || p.number == Some(number) =>
+                {
+                    Some(p.pull_request.clone())
+                }
+                _ => None,
+            };
+            let info = match from_event {
+                Some(p) => PrInfo {
+                    number,
+                    title: p.title,
+                    body: p.body.unwrap_or_default(),
+                    head_ref: p.head.name,
+                    head_sha: p.head.sha,
+                    base_sha: p.base.sha,
+                },
+                None => {
+                    let p = forge
+                        .pull_request(number)
+                        .await
+                        .map_err(anyhow::Error::from)?;
+                    PrInfo {
+                        number,
+                        title: p.title,
+                        body: p.body,
+                        head_ref: p.head_ref,
+                        head_sha: p.head_sha,
+                        base_sha: p.base_sha,
+                    }
+                }
+            };
+            // On pull_request events the checkout is the PR's code: its prompt overrides are not
+            // trusted, so the built-in templates are used.
+            let on_pr = matches!(event.map(|e| &e.payload), Some(Payload::PullRequest(_)));
+            let prompt_dir = (!on_pr).then_some(ctx.repo_dir.as_path());
+            let models = super::models::connect(config, Role::Reviewer, routing.boost, prompt_dir)?;
+            let side = models.as_ref().map(|m| ModelSide {
+                llm: m.llm.as_ref(),
+                route: m.route.clone(),
+                settings: &config.llm,
+                library: &m.library,
+            });
+            let mut out = reviewer::publish::run(&rc, info, side.as_ref(), || {
+                models.as_ref().map(|m| m.usage()).unwrap_or_default()
+            })
+            .await?;
+            out.planned = forge.planned();
+            out.summary
+                .push_str(&crate::roles::context::planned_markdown(&out.planned));
+            out.api_calls = Some(forge.inner().request_count());
+            Ok(out)
         }),
         _ => Err(RoleError::NotImplemented(role)),
     }

@@ -28,6 +28,10 @@ pub struct RoleOutput {
     pub summary: String,
     /// Writes a dry run recorded instead of making.
     pub planned: Vec<PlannedWrite>,
+    /// GitHub API requests the role made (retries included).
+    pub api_calls: Option<u64>,
+    /// Set when the role published what it could but must still fail the run (exit 1).
+    pub failure: Option<String>,
 }
 
 /// The planned writes as a Markdown list for the summary (empty when there are none).

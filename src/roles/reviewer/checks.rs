@@ -1,0 +1,230 @@
+//! The deterministic checks: always run, need no model, and can force `request_changes` whatever
+//! a model says (protected paths touched, secrets added, source changed without tests).
+
+use super::classify::{FileKind, classify};
+use super::{Check, Severity};
+use crate::config::Config;
+use crate::git::{ChangeKind, Diff};
+use crate::policy::paths::Protected;
+use crate::tasks::Task;
+
+/// A file adding more lines than this is called out as very large.
+pub const LARGE_FILE_LINES: u32 = 2000;
+
+pub struct CheckInput<'a> {
+    pub diff: &'a Diff,
+    /// The configuration of the base branch.
+    pub config: &'a Config,
+    pub task_id: Option<&'a str>,
+    /// The task file as the base branch has it, when found.
+    pub task: Option<&'a Task>,
+}
+
+fn check(
+    name: &'static str,
+    severity: Severity,
+    forces: bool,
+    path: Option<&str>,
+    line: Option<u32>,
+    message: String,
+) -> Check {
+    Check {
+        name,
+        severity,
+        forces_changes: forces,
+        path: path.map(str::to_string),
+        line,
+        message,
+    }
+}
+
+pub fn run(input: &CheckInput) -> Vec<Check> {
+    let mut out = Vec::new();
+    let cfg = input.config;
+    if let Ok(protected) = Protected::new(&cfg.project.protected_paths) {
+        for f in &input.diff.files {
+            for path in std::iter::once(f.path.as_str()).chain(f.old_path.as_deref()) {
+                if let Some(pattern) = protected.matching(path) {
+                    out.push(check(
+                        "protected_path",
+                        Severity::Blocker,
+                        true,
+                        Some(path),
+                        None,
+                        format!("changes protected path {path} (project.protected_paths: {pattern:?}); a maintainer must make or approve this change"),
+                    ));
+                }
+            }
+        }
+    }
+    let changed = |kind: FileKind| {
+        input
+            .diff
+            .files
+            .iter()
+            .any(|f| f.change != ChangeKind::Deleted && classify(&f.path) == kind)
+    };
+    if cfg.checks.require_tests && changed(FileKind::Source) && !changed(FileKind::Test) {
+        out.push(check(
+            "require_tests",
+            Severity::Major,
+            true,
+            None,
+            None,
+            "source files changed but no test was added or changed (checks.require_tests)".into(),
+        ));
+    }
+    match (input.task_id, input.task) {
+        (Some(id), None) => out.push(check(
+            "task",
+            Severity::Minor,
+            false,
+            None,
+            None,
+            format!("the pull request names task {id}, but the base branch has no such task file under {}/", cfg.tasks.dir),
+        )),
+        (Some(id), Some(t)) if t.status() == "done" => out.push(check(
+            "task",
+            Severity::Minor,
+            false,
+            Some(t.path()),
+            None,
+            format!("task {id} is already done on the base branch"),
+        )),
+        (Some(id), Some(t)) if t.status() == "blocked" => out.push(check(
+            "task",
+            Severity::Minor,
+            false,
+            Some(t.path()),
+            None,
+            format!("task {id} is blocked on the base branch"),
+        )),
+        (None, _) => out.push(check(
+            "task",
+            Severity::Nit,
+            false,
+            None,
+            None,
+            "no linked task (branch feature/T-XXXX-…, or a `Task: T-XXXX` line in the body): acceptance criteria were not checked".into(),
+        )),
+        _ => {}
+    }
+    for f in &input.diff.files {
+        if f.change == ChangeKind::Deleted {
+            continue;
+        }
+        if f.binary {
+            out.push(check(
+                "binary",
+                Severity::Minor,
+                false,
+                Some(&f.path),
+                None,
+                format!("binary file {} cannot be reviewed as text", f.path),
+            ));
+        }
+        if f.additions > LARGE_FILE_LINES {
+            out.push(check(
+                "large_file",
+                Severity::Major,
+                false,
+                Some(&f.path),
+                None,
+                format!(
+                    "{} adds {} lines; generated or vendored code should not be committed by hand",
+                    f.path, f.additions
+                ),
+            ));
+        }
+        for h in &f.hunks {
+            let mut line = h.new_start;
+            for l in &h.lines {
+                match l.as_bytes().first() {
+                    Some(b'+') => {
+                        if let Some(kind) = secret_kind(&l[1..]) {
+                            out.push(check(
+                                "secret",
+                                Severity::Blocker,
+                                true,
+                                Some(&f.path),
+                                Some(line),
+                                format!("{}:{line} adds what looks like {kind}; remove it and rotate the credential", f.path),
+                            ));
+                        }
+                        line += 1;
+                    }
+                    Some(b'-') | Some(b'\\') => {}
+                    _ => line += 1,
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What kind of secret a line seems to contain (never the secret itself).
+pub fn secret_kind(line: &str) -> Option<&'static str> {
+    let token_after = |prefix: &str, min: usize, extra: &str| {
+        line.match_indices(prefix).any(|(i, _)| {
+            let boundary = i == 0 || !line.as_bytes()[i - 1].is_ascii_alphanumeric();
+            let run = line[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || extra.contains(*c))
+                .count();
+            boundary && run >= min
+        })
+    };
+    if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+        .iter()
+        .any(|p| token_after(p, 36, ""))
+    {
+        return Some("a GitHub token");
+    }
+    if token_after("github_pat_", 22, "_") {
+        return Some("a GitHub fine-grained token");
+    }
+    if line.contains("-----BEGIN") && line.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    if token_after("AKIA", 16, "") {
+        return Some("an AWS access key");
+    }
+    if ["xoxb-", "xoxp-", "xoxa-"]
+        .iter()
+        .any(|p| token_after(p, 10, "-"))
+    {
+        return Some("a Slack token");
+    }
+    if token_after("sk-", 32, "-_") {
+        return Some("an API secret key");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spots_secret_shapes_not_lookalikes() {
+        assert_eq!(
+            secret_kind(&format!("token = \"ghp_{}\"", "a".repeat(36))),
+            Some("a GitHub token")
+        );
+        assert_eq!(
+            secret_kind(&format!("x=github_pat_{}", "A1_".repeat(10))),
+            Some("a GitHub fine-grained token")
+        );
+        assert_eq!(
+            secret_kind("-----BEGIN OPENSSH PRIVATE KEY-----"),
+            Some("a private key")
+        );
+        assert_eq!(
+            secret_kind("key: AKIAABCDEFGHIJKLMNOP"),
+            Some("an AWS access key")
+        );
+        assert_eq!(secret_kind("ghp_short"), None);
+        assert_eq!(secret_kind("mighp_abc"), None);
+        assert_eq!(secret_kind("def sk_learn(): pass"), None);
+    }
+}
