@@ -41,8 +41,8 @@ pub struct Report {
     pub pr_number: Option<u64>,
     /// GitHub API requests made (the budget a run used).
     pub api_calls: Option<u64>,
-    /// One record per model call (filled by the roles that use a model).
-    pub llm_calls: Vec<serde_json::Value>,
+    /// One record per model call (model, tokens, durations, tok/s), from the roles that use one.
+    pub llm_calls: Vec<crate::llm::CallRecord>,
     pub duration_ms: u128,
     #[serde(skip)]
     started: Option<Instant>,

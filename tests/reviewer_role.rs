@@ -56,6 +56,11 @@ struct Pr {
 impl Pr {
     /// A repository whose base has the task, and a head commit with `files`.
     fn new(files: &[(&str, &str)]) -> Pr {
+        Pr::with_config("", files)
+    }
+
+    /// Like `new`, with `.llm-team.yml` on the base branch.
+    fn with_config(config: &str, files: &[(&str, &str)]) -> Pr {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
         std::fs::create_dir(&repo).unwrap();
@@ -68,6 +73,9 @@ impl Pr {
                 ("tasks/T-0004-greeting.md", TASK),
             ],
         );
+        if !config.is_empty() {
+            write(&repo, &[(".llm-team.yml", config)]);
+        }
         git(&repo, &["add", "."]);
         git(&repo, &["commit", "-q", "-m", "base"]);
         let base = git(&repo, &["rev-parse", "HEAD"]);
@@ -286,6 +294,14 @@ fn pr_text_cannot_talk_it_into_approving_a_change_to_github_workflows() {
         "the block closes after the body with its own nonce"
     );
     assert_eq!(sent[0]["options"]["num_ctx"], json!(16384));
+    let calls = &pr.report()["llm_calls"];
+    assert_eq!(
+        calls.as_array().map(Vec::len),
+        Some(1),
+        "the run report records the model call: {calls}"
+    );
+    assert_eq!(calls[0]["model"], "qwen3:32b");
+    assert_eq!(calls[0]["num_ctx"], 16384);
     assert!(
         sent[0]["format"].is_object(),
         "the schema is sent as format"
@@ -437,4 +453,56 @@ fn local_mode_reviews_a_diff_file_without_github() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn inline_comments_are_not_duplicated_and_no_model_never_approves() {
+    let github = FakeGitHub::start();
+    github.with(|s| {
+        s.commit_files("feature/T-0004-greeting", GREET, "work");
+        s.pulls.push(support::fake_github::Pull {
+            number: 7,
+            title: "Add a greeting".into(),
+            open: true,
+            head: "feature/T-0004-greeting".into(),
+            base: "main".into(),
+            ..Default::default()
+        });
+    });
+    let (_rt, ollama) = ollama(fake_ollama::default_models());
+    let finding = json!([{"path": "src/app.py", "line": 6, "severity": "nit", "message": "say why greet exists"}]);
+    ollama.script([
+        answer("approve", ["met", "met"], finding.clone()),
+        answer("approve", ["met", "met"], finding),
+    ]);
+    let mut pr = Pr::with_config("review:\n  inline: true\n  submit_review: true\n", GREET);
+    let r = pr.run(&github, Some(&ollama.base_url), "qwen3:32b", "Task: T-0004");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(output(&pr.outputs(), "verdict"), Some("approve"));
+    let (inline, reviews) = github.with(|s| (s.review_comments.clone(), s.reviews.clone()));
+    assert_eq!(inline.len(), 1, "{inline:?}");
+    assert_eq!((inline[0].1.as_str(), inline[0].2), ("src/app.py", 6));
+    assert_eq!(
+        reviews[0]["event"], "APPROVE",
+        "the model approved and no check forced changes"
+    );
+
+    pr.commit(&[("README.md", "# app\n\nGreets.\n")], "docs");
+    let r = pr.run(&github, Some(&ollama.base_url), "qwen3:32b", "Task: T-0004");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        github.with(|s| s.review_comments.len()),
+        1,
+        "the same finding is not posted twice"
+    );
+
+    pr.commit(&[("README.md", "# app\n\nGreets people.\n")], "docs 2");
+    let r = pr.run(&github, None, "none", "Task: T-0004");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let last = github.with(|s| s.reviews.last().cloned().unwrap());
+    assert_eq!(
+        last["event"], "COMMENT",
+        "a deterministic-only run never approves: {last}"
+    );
+    assert_eq!(our_comments(&github).len(), 1);
 }

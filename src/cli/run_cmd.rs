@@ -56,6 +56,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
                         report.pr_number = out.pr_number.or(report.pr_number);
                         report.verdict = out.verdict.or(report.verdict.take());
                         report.api_calls = report.api_calls.or(out.api_calls);
+                        report.llm_calls.extend(out.llm_calls);
                         role_summaries.push(format!("#### {role}\n\n{}", out.summary));
                         if let Some(failure) = out.failure {
                             result = (1, Outcome::Failed, Some(failure));
@@ -252,6 +253,10 @@ fn execute(
             out.summary
                 .push_str(&crate::roles::context::planned_markdown(&out.planned));
             out.api_calls = Some(forge.inner().request_count());
+            out.llm_calls = models
+                .as_ref()
+                .map(|m| m.ledger.records())
+                .unwrap_or_default();
             Ok(out)
         }),
         _ => Err(RoleError::NotImplemented(role)),

@@ -32,6 +32,8 @@ pub struct RoleOutput {
     pub api_calls: Option<u64>,
     /// Set when the role published what it could but must still fail the run (exit 1).
     pub failure: Option<String>,
+    /// Every model call the role made.
+    pub llm_calls: Vec<crate::llm::CallRecord>,
 }
 
 /// The planned writes as a Markdown list for the summary (empty when there are none).

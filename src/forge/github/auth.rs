@@ -57,3 +57,61 @@ pub async fn resolve_token(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn repo() -> RepoId {
+        RepoId::parse("octo/app").unwrap()
+    }
+
+    #[tokio::test]
+    async fn tokens_and_app_settings_are_checked_with_clear_errors() {
+        let runner = Runner::default();
+        let none = env_with(&[]);
+        let t = resolve_token("http://127.0.0.1:9", &repo(), Some("ghp_x"), &none, &runner).await;
+        assert_eq!(t.unwrap(), "ghp_x");
+        let e = resolve_token("http://127.0.0.1:9", &repo(), None, &none, &runner)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("no GitHub token"), "{e}");
+
+        let half = env_with(&[("GITHUB_APP_ID", "123")]);
+        let e = resolve_token("http://127.0.0.1:9", &repo(), Some("ghp_x"), &half, &runner)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("set both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"),
+            "{e}"
+        );
+
+        let bad_id = env_with(&[("GITHUB_APP_ID", "my-app"), ("GITHUB_APP_PRIVATE_KEY", "x")]);
+        let e = resolve_token("http://127.0.0.1:9", &repo(), None, &bad_id, &runner)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("numeric id"), "{e}");
+
+        let bad_key = env_with(&[
+            ("GITHUB_APP_ID", "123"),
+            ("GITHUB_APP_PRIVATE_KEY", "-----BEGIN NOTHING-----"),
+        ]);
+        let e = resolve_token("http://127.0.0.1:9", &repo(), None, &bad_key, &runner)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not an RSA private key in PEM form"),
+            "{e}"
+        );
+    }
+}
