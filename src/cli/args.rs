@@ -59,7 +59,8 @@ pub enum Command {
     Route(RouteArgs),
     /// Review a pull request (--pr N), or a unified diff file with no GitHub at all (--diff-file)
     Review(ReviewArgs),
-    /// Take a task and open a tested pull request [not implemented yet in this build: exits 2]
+    /// Take a task and open a pull request [this build: only the CI-setup task, deterministically;
+    /// other tasks exit 2]
     Develop {
         /// The task to take [default: the next eligible task]
         #[arg(long)]

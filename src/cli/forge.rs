@@ -45,7 +45,11 @@ pub async fn github(
                 .default_branch
         }
     };
-    let guard = Guard::new(config, &default_branch)
+    let mut guard = Guard::new(config, &default_branch)
         .context("compiling the protected path and branch patterns")?;
+    if config.developer.allow_workflow_setup {
+        // The one exception to protected paths: the CI-setup task's workflow, by explicit opt-in.
+        guard = guard.allow_paths(&[crate::roles::ci_setup::WORKFLOW_PATH]);
+    }
     Ok((Guarded::new(gh, guard), default_branch))
 }

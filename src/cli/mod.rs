@@ -72,7 +72,12 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Route(args) => route_cmd::run(&ctx, args),
         Command::Config(ConfigCommand::Check) => config_cmd::check(&ctx),
         Command::Review(args) => review_cmd::run(&ctx, args),
-        Command::Develop { .. } => not_yet(crate::roles::Role::Developer),
+        Command::Develop { task, boost } => {
+            let mut run = args::RunArgs::for_role("developer");
+            run.task = task.clone();
+            run.boost = *boost;
+            run_cmd::run(&ctx, &run)
+        }
         Command::Taskmaster => run_cmd::run(&ctx, &args::RunArgs::for_role("taskmaster")),
         Command::Tasks(cmd) => tasks_cmd(&ctx, cmd),
         Command::Integrate { .. } => not_yet(crate::roles::Role::Integrator),

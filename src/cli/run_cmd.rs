@@ -12,7 +12,7 @@ use crate::forge::Forge as _;
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
 use crate::roles::reviewer::{self, ModelSide, publish::PrInfo};
-use crate::roles::{Role, RoleError, taskmaster_run};
+use crate::roles::{Role, RoleError, developer_run, taskmaster_run};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let event = read_event(args)?;
@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
                     }
                     Err(e) => {
                         result = match e {
-                            RoleError::NotImplemented(_) => {
+                            RoleError::NotImplemented(_) | RoleError::Unsupported(_) => {
                                 (2, Outcome::NotImplemented, Some(e.to_string()))
                             }
                             RoleError::Failed(err) => {
@@ -258,6 +258,23 @@ fn execute(
                 .map(|m| m.ledger.records())
                 .unwrap_or_default();
             Ok(out)
+        }),
+        Role::Developer => runtime.block_on(async {
+            let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
+            let rc = RoleContext {
+                config,
+                repo_dir: &ctx.repo_dir,
+                runner: &ctx.runner,
+                forge: &forge,
+                default_branch: &default_branch,
+            };
+            match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
+                developer_run::Outcome::Done(out) => Ok(out),
+                developer_run::Outcome::NeedsModel { task } => Err(RoleError::Unsupported(format!(
+                    "{task} needs the model-driven developer, which is not in this build yet (only the CI-setup task \
+                     runs, deterministically); leave the developer disabled or give it the CI-setup task"
+                ))),
+            }
         }),
         _ => Err(RoleError::NotImplemented(role)),
     }

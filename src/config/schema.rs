@@ -202,6 +202,9 @@ pub struct Developer {
     /// Workflow file dispatched to hand the new PR to the reviewer.
     pub review_workflow: Option<String>,
     pub test_timeout_secs: u64,
+    /// Let the CI-setup task write `.github/workflows/ci.yml` although `.github/` is protected
+    /// (needs a token with the `workflows` permission).
+    pub allow_workflow_setup: bool,
 }
 
 /// GitHub connection settings; from the environment only (`GITHUB_API_URL`, `GH_TOKEN`/`GITHUB_TOKEN`).
@@ -286,6 +289,7 @@ impl Default for Developer {
             chain_review: false,
             review_workflow: None,
             test_timeout_secs: 600,
+            allow_workflow_setup: false,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! What to do: the five roles of the team. Routing picks a `Role`; each role is a module that
 //! talks to the ports (forge, llm, git) only through their traits, so tests swap in fakes.
 
+pub mod ci_setup;
 pub mod context;
+pub mod developer_run;
 pub mod reviewer;
 pub mod taskmaster;
 pub mod taskmaster_run;
@@ -94,6 +96,9 @@ pub enum RoleError {
          `mode` input) to keep the workflow green until a release ships the role"
     )]
     NotImplemented(Role),
+    /// This build's role cannot do what was asked (exit 2, like `NotImplemented`).
+    #[error("{0}")]
+    Unsupported(String),
     /// The role ran and failed.
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
