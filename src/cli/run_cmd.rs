@@ -9,6 +9,8 @@ use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
 use crate::forge::Forge as _;
+use crate::forge::github::GitHub;
+use crate::policy::Guarded;
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
 use crate::roles::reviewer::{self, ModelSide, publish::PrInfo};
@@ -166,7 +168,7 @@ fn decide(
     Ok(routing)
 }
 
-/// Runs one role on a single-threaded runtime (each role's issue adds its arm here).
+/// Runs one role on a single-threaded runtime, writing through the guarded GitHub forge.
 fn execute(
     role: Role,
     ctx: &Context,
@@ -174,110 +176,104 @@ fn execute(
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
+    if !matches!(role, Role::Taskmaster | Role::Reviewer | Role::Developer) {
+        return Err(RoleError::NotImplemented(role));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| RoleError::Failed(e.into()))?;
-    match role {
-        Role::Taskmaster => runtime.block_on(async {
-            let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
-            let rc = RoleContext {
-                config,
-                repo_dir: &ctx.repo_dir,
-                runner: &ctx.runner,
-                forge: &forge,
-                default_branch: &default_branch,
-            };
-            Ok(taskmaster_run::run(&rc, || forge.planned()).await?)
-        }),
-        Role::Reviewer => runtime.block_on(async {
-            let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
-            let rc = RoleContext {
-                config,
-                repo_dir: &ctx.repo_dir,
-                runner: &ctx.runner,
-                forge: &forge,
-                default_branch: &default_branch,
-            };
-            let number = routing.pr.ok_or_else(|| {
-                anyhow::anyhow!("which pull request? pass --pr N (or the `pr` input)")
-            })?;
-            let from_event = match event.map(|e| &e.payload) {
-                Some(Payload::PullRequest(p))
-                    if p.pull_request.number == number || p.number == Some(number) =>
-                {
-                    Some(p.pull_request.clone())
-                }
-                _ => None,
-            };
-            let info = match from_event {
-                Some(p) => PrInfo {
-                    number,
-                    title: p.title,
-                    body: p.body.unwrap_or_default(),
-                    head_ref: p.head.name,
-                    head_sha: p.head.sha,
-                    base_sha: p.base.sha,
-                },
-                None => {
-                    let p = forge
-                        .pull_request(number)
-                        .await
-                        .map_err(anyhow::Error::from)?;
-                    PrInfo {
-                        number,
-                        title: p.title,
-                        body: p.body,
-                        head_ref: p.head_ref,
-                        head_sha: p.head_sha,
-                        base_sha: p.base_sha,
-                    }
-                }
-            };
-            // On pull_request events the checkout is the PR's code: its prompt overrides are not
-            // trusted, so the built-in templates are used.
-            let on_pr = matches!(event.map(|e| &e.payload), Some(Payload::PullRequest(_)));
-            let prompt_dir = (!on_pr).then_some(ctx.repo_dir.as_path());
-            let models = super::models::connect(config, Role::Reviewer, routing.boost, prompt_dir)?;
-            let side = models.as_ref().map(|m| ModelSide {
-                llm: m.llm.as_ref(),
-                route: m.route.clone(),
-                settings: &config.llm,
-                library: &m.library,
-            });
-            let mut out = reviewer::publish::run(&rc, info, side.as_ref(), || {
-                models.as_ref().map(|m| m.usage()).unwrap_or_default()
-            })
-            .await?;
-            out.planned = forge.planned();
-            out.summary
-                .push_str(&crate::roles::context::planned_markdown(&out.planned));
-            out.api_calls = Some(forge.inner().request_count());
-            out.llm_calls = models
-                .as_ref()
-                .map(|m| m.ledger.records())
-                .unwrap_or_default();
-            Ok(out)
-        }),
-        Role::Developer => runtime.block_on(async {
-            let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
-            let rc = RoleContext {
-                config,
-                repo_dir: &ctx.repo_dir,
-                runner: &ctx.runner,
-                forge: &forge,
-                default_branch: &default_branch,
-            };
-            match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
+    runtime.block_on(async {
+        let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
+        let rc = RoleContext {
+            config,
+            repo_dir: &ctx.repo_dir,
+            runner: &ctx.runner,
+            forge: &forge,
+            default_branch: &default_branch,
+        };
+        match role {
+            Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
+            Role::Reviewer => review(ctx, &rc, &forge, routing, event).await,
+            _ => match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
                 developer_run::Outcome::Done(out) => Ok(out),
                 developer_run::Outcome::NeedsModel { task } => Err(RoleError::Unsupported(format!(
                     "{task} needs the model-driven developer, which is not in this build yet (only the CI-setup task \
                      runs, deterministically); leave the developer disabled or give it the CI-setup task"
                 ))),
+            },
+        }
+    })
+}
+
+/// The reviewer: the pull request from the event (or one API call), the model side, publishing.
+async fn review(
+    ctx: &Context,
+    rc: &RoleContext<'_, Guarded<GitHub>>,
+    forge: &Guarded<GitHub>,
+    routing: &Routing,
+    event: Option<&Event>,
+) -> Result<RoleOutput, RoleError> {
+    let config = rc.config;
+    let number = routing
+        .pr
+        .ok_or_else(|| anyhow::anyhow!("which pull request? pass --pr N (or the `pr` input)"))?;
+    let from_event = match event.map(|e| &e.payload) {
+        Some(Payload::PullRequest(p))
+            if p.pull_request.number == number || p.number == Some(number) =>
+        {
+            Some(p.pull_request.clone())
+        }
+        _ => None,
+    };
+    let info = match from_event {
+        Some(p) => PrInfo {
+            number,
+            title: p.title,
+            body: p.body.unwrap_or_default(),
+            head_ref: p.head.name,
+            head_sha: p.head.sha,
+            base_sha: p.base.sha,
+        },
+        None => {
+            let p = forge
+                .pull_request(number)
+                .await
+                .map_err(anyhow::Error::from)?;
+            PrInfo {
+                number,
+                title: p.title,
+                body: p.body,
+                head_ref: p.head_ref,
+                head_sha: p.head_sha,
+                base_sha: p.base_sha,
             }
-        }),
-        _ => Err(RoleError::NotImplemented(role)),
-    }
+        }
+    };
+    // On pull_request events the checkout is the PR's code: its prompt overrides are not
+    // trusted, so the built-in templates are used.
+    let on_pr = matches!(event.map(|e| &e.payload), Some(Payload::PullRequest(_)));
+    let prompt_dir = (!on_pr).then_some(ctx.repo_dir.as_path());
+    let models = super::models::connect(config, Role::Reviewer, routing.boost, prompt_dir)?;
+    let side = models.as_ref().map(|m| ModelSide {
+        llm: m.llm.as_ref(),
+        route: m.route.clone(),
+        settings: &config.llm,
+        library: &m.library,
+    });
+    let mut out = reviewer::publish::run(rc, info, side.as_ref(), || {
+        models.as_ref().map(|m| m.usage()).unwrap_or_default()
+    })
+    .await?;
+    out.planned = forge.planned();
+    out.summary
+        .push_str(&crate::roles::context::planned_markdown(&out.planned));
+    out.api_calls = Some(forge.inner().request_count());
+    out.llm_calls = models
+        .as_ref()
+        .map(|m| m.ledger.records())
+        .unwrap_or_default();
+    Ok(out)
 }
 
 /// Step outputs and the job summary.
