@@ -6,7 +6,7 @@
 mod support;
 
 use support::fake_github::FakeGitHub;
-use support::{cmd, output, parse_outputs, run};
+use support::{output, read_outputs, run, runner_cmd, with_fake_github};
 
 const T1: &str = "---\nid: T-0001\ntitle: Initialize basic CI for Python\ntype: chore\npriority: P0\ndepends_on: []\nstatus: queued\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"A workflow runs pytest\"\nauto_policy: review_required\n---\n\nBody.\n";
 const T2: &str = "---\nid: T-0002\ntitle: Add login\ntype: feature\npriority: P1\ndepends_on: []\nstatus: queued\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"login works\"\nauto_policy: review_required\n---\n";
@@ -35,29 +35,15 @@ impl Job {
     }
 
     fn run(&self, fake: &FakeGitHub, extra: &[(&str, &str)]) -> support::Run {
-        let d = self.dir.path();
-        let _ = std::fs::remove_file(d.join("output"));
-        let mut c = cmd(d);
-        c.arg("run")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", "workflow_dispatch")
-            .env("GITHUB_EVENT_PATH", d.join("event.json"))
-            .env("GITHUB_WORKSPACE", d.join("repo"))
-            .env("GITHUB_OUTPUT", d.join("output"))
-            .env("GITHUB_STEP_SUMMARY", d.join("summary"))
-            .env("RUNNER_TEMP", d)
-            .env("GITHUB_REPOSITORY", "octo/app")
-            .env("GITHUB_API_URL", &fake.url)
-            .env("GITHUB_TOKEN", "ghp_faketoken0000000000000000000000000000")
-            .env("LLM_DEVELOPER_MODEL", "none");
-        for (k, v) in extra {
-            c.env(k, v);
-        }
+        let mut c = runner_cmd(self.dir.path(), "workflow_dispatch");
+        with_fake_github(&mut c, &fake.url)
+            .env("LLM_DEVELOPER_MODEL", "none")
+            .envs(extra.iter().copied());
         run(&mut c)
     }
 
     fn outputs(&self) -> Vec<(String, String)> {
-        parse_outputs(&std::fs::read_to_string(self.dir.path().join("output")).unwrap_or_default())
+        read_outputs(self.dir.path())
     }
 }
 

@@ -13,31 +13,9 @@ use std::path::{Path, PathBuf};
 use fake_ollama::{ChatReply, FakeModel, FakeOllama};
 use serde_json::{Value, json};
 use support::fake_github::FakeGitHub;
-use support::{cmd, output, parse_outputs, run};
+use support::{cmd, git, output, read_outputs, run, runner_cmd, with_fake_github};
 
 const TASK: &str = "---\nid: T-0004\ntitle: Add a greeting\ntype: feature\npriority: P1\ndepends_on: []\nstatus: in_review\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"greet() returns Hello\"\n  - \"a test covers greet()\"\nauto_policy: review_required\n---\n";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn write(dir: &Path, files: &[(&str, &str)]) {
     for (p, c) in files {
@@ -122,20 +100,8 @@ impl Pr {
     ) -> support::Run {
         let d = self.dir.path();
         std::fs::write(d.join("event.json"), self.event(body).to_string()).unwrap();
-        let _ = std::fs::remove_file(d.join("output"));
-        let mut c = cmd(d);
-        c.arg("run")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", "pull_request")
-            .env("GITHUB_EVENT_PATH", d.join("event.json"))
-            .env("GITHUB_WORKSPACE", self.repo())
-            .env("GITHUB_OUTPUT", d.join("output"))
-            .env("GITHUB_STEP_SUMMARY", d.join("summary"))
-            .env("RUNNER_TEMP", d)
-            .env("GITHUB_REPOSITORY", "octo/app")
-            .env("GITHUB_API_URL", &github.url)
-            .env("GITHUB_TOKEN", "ghs_faketoken000000000000000000000000000")
-            .env("LLM_REVIEWER_MODEL", model);
+        let mut c = runner_cmd(d, "pull_request");
+        with_fake_github(&mut c, &github.url).env("LLM_REVIEWER_MODEL", model);
         if let Some(url) = ollama {
             c.env("OLLAMA_BASE_URL", url);
         }
@@ -143,7 +109,7 @@ impl Pr {
     }
 
     fn outputs(&self) -> Vec<(String, String)> {
-        parse_outputs(&std::fs::read_to_string(self.dir.path().join("output")).unwrap_or_default())
+        read_outputs(self.dir.path())
     }
 
     fn report(&self) -> Value {

@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{cmd, output, parse_outputs, pull_request, run};
+use support::{cmd, git, output, parse_outputs, pull_request, run};
 
 struct Runner {
     dir: tempfile::TempDir,
@@ -234,21 +234,6 @@ fn empty_codex_variables_count_as_unset() {
         Some("ignore"),
         "the file's mode: disabled still applies"
     );
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod support;
 
 use support::fake_github::FakeGitHub;
-use support::{cmd, output, parse_outputs, run};
+use support::{cmd, output, read_outputs, read_summary, run, runner_cmd, with_fake_github};
 
 struct Job {
     dir: tempfile::TempDir,
@@ -29,32 +29,17 @@ impl Job {
     }
 
     fn run(&self, fake: &FakeGitHub, extra: &[(&str, &str)]) -> support::Run {
-        let d = self.dir.path();
-        let _ = std::fs::remove_file(d.join("output"));
-        let mut c = cmd(d);
-        c.arg("run")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", "schedule")
-            .env("GITHUB_EVENT_PATH", d.join("event.json"))
-            .env("GITHUB_WORKSPACE", d.join("repo"))
-            .env("GITHUB_OUTPUT", d.join("output"))
-            .env("GITHUB_STEP_SUMMARY", d.join("summary"))
-            .env("RUNNER_TEMP", d)
-            .env("GITHUB_REPOSITORY", "octo/app")
-            .env("GITHUB_API_URL", &fake.url)
-            .env("GITHUB_TOKEN", "ghs_faketoken000000000000000000000000000");
-        for (k, v) in extra {
-            c.env(k, v);
-        }
+        let mut c = runner_cmd(self.dir.path(), "schedule");
+        with_fake_github(&mut c, &fake.url).envs(extra.iter().copied());
         run(&mut c)
     }
 
     fn outputs(&self) -> Vec<(String, String)> {
-        parse_outputs(&std::fs::read_to_string(self.dir.path().join("output")).unwrap_or_default())
+        read_outputs(self.dir.path())
     }
 
     fn summary(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("summary")).unwrap_or_default()
+        read_summary(self.dir.path())
     }
 }
 

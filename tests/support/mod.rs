@@ -95,3 +95,59 @@ pub fn loud_skip(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "\n*** SKIP: {message}\n");
 }
+
+/// `codex-orchestrator run` started the way the Actions runner starts it, for a job directory
+/// `dir` holding `event.json` and the checkout in `dir/repo`; outputs, summary and report land in `dir`.
+pub fn runner_cmd(dir: &Path, event_name: &str) -> Command {
+    let _ = std::fs::remove_file(dir.join("output"));
+    let mut c = cmd(dir);
+    c.arg("run")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", event_name)
+        .env("GITHUB_EVENT_PATH", dir.join("event.json"))
+        .env("GITHUB_WORKSPACE", dir.join("repo"))
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
+        .env("RUNNER_TEMP", dir);
+    c
+}
+
+/// Points a command at the fake GitHub as repository `octo/app`, with a token.
+pub fn with_fake_github<'a>(c: &'a mut Command, url: &str) -> &'a mut Command {
+    c.env("GITHUB_REPOSITORY", "octo/app")
+        .env("GITHUB_API_URL", url)
+        .env("GITHUB_TOKEN", "ghs_faketoken000000000000000000000000000")
+}
+
+/// The step outputs a `runner_cmd` run wrote.
+pub fn read_outputs(dir: &Path) -> Vec<(String, String)> {
+    parse_outputs(&std::fs::read_to_string(dir.join("output")).unwrap_or_default())
+}
+
+/// The job summary a `runner_cmd` run wrote.
+pub fn read_summary(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("summary")).unwrap_or_default()
+}
+
+/// Runs git in `dir` with a fixed identity; panics with git's message on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
