@@ -2,6 +2,7 @@
 //! talks to the ports (forge, llm, git) only through their traits, so tests swap in fakes.
 
 pub mod context;
+pub mod developer;
 pub mod reviewer;
 pub mod taskmaster;
 pub mod taskmaster_run;
