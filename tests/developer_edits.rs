@@ -295,9 +295,19 @@ fn not_found_quotes_the_nearest_real_lines() {
                 "{nearest}"
             );
             assert!(nearest.contains("5 |     println!"), "{nearest}");
+            assert!(nearest.contains("3 | fn main() {"), "context: {nearest}");
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn placeholder_in_a_whole_file_answer_is_refused() {
+    let block = EditBlock::whole_file("x.py", "import os\n# ... rest of the file unchanged\n");
+    assert!(matches!(
+        apply(Some("import os\nimport sys\n"), &block, &opts()),
+        Err(ApplyError::Elided { .. })
+    ));
 }
 
 #[test]
@@ -309,6 +319,12 @@ fn non_empty_search_on_a_missing_file_is_not_found() {
         }
         other => panic!("{other:?}"),
     }
+    let mut files = BTreeMap::new();
+    files.insert("src/other.rs".to_string(), Some("x\n".to_string()));
+    let errors = apply_all(&files, &[block], &opts()).unwrap_err();
+    let text = feedback(&errors);
+    assert!(text.contains("Block 1 (src/nope.rs)"), "{text}");
+    assert!(text.contains("leave SEARCH empty"), "{text}");
 }
 
 #[test]

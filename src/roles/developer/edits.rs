@@ -745,6 +745,8 @@ fn elision(new: &[&str], known: &[&str]) -> Option<String> {
     })
 }
 
+const NO_FILE: &str = "the file does not exist. To create it, leave SEARCH empty";
+
 /// Applies one block to one file's text (`None`: the file does not exist).
 pub fn apply(
     original: Option<&str>,
@@ -764,7 +766,7 @@ pub fn apply(
     }
     let Some(original) = original else {
         return Err(ApplyError::NotFound {
-            nearest: "the file does not exist. To create it, leave SEARCH empty".to_string(),
+            nearest: NO_FILE.to_string(),
         });
     };
     let file = FileText::new(original);
@@ -966,14 +968,16 @@ fn nearest(lines: &[&str], search: &[&str]) -> String {
     }
     let (start, score) = best;
     let end = (start + m).min(lines.len());
-    let shown_end = end.min(start + 40);
+    // One line of context either side; long windows are cut.
+    let shown_start = start.saturating_sub(1);
+    let shown_end = (end + 1).min(lines.len()).min(start + 40);
     let mut out = format!(
-        "the closest lines in the file are {}-{} ({}% similar):\n",
+        "the closest lines in the file are {}-{} ({}% similar), shown with a line of context:\n",
         start + 1,
         end,
         (score.max(0.0) * 100.0).round() as u32
     );
-    quote(lines, start, shown_end, &mut out);
+    quote(lines, shown_start, shown_end, &mut out);
     if shown_end < end {
         let _ = writeln!(out, "…");
     }
@@ -1056,9 +1060,11 @@ pub fn feedback(errors: &[BlockError]) -> String {
                 if !nearest.ends_with('\n') {
                     out.push('\n');
                 }
-                out.push_str(
-                    "Copy the SEARCH lines exactly from the file, including indentation.\n",
-                );
+                if nearest != NO_FILE {
+                    out.push_str(
+                        "Copy the SEARCH lines exactly from the file, including indentation.\n",
+                    );
+                }
             }
             other => {
                 let _ = writeln!(out, "{other}.");
