@@ -311,6 +311,26 @@ fn placeholder_in_a_whole_file_answer_is_refused() {
 }
 
 #[test]
+fn not_found_in_a_large_file_still_points_at_the_right_place() {
+    let lines: Vec<String> = (0..3000)
+        .map(|i| format!("    let value_{i} = compute({i}, {});", i * 7))
+        .collect();
+    let file: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    // Lines 1501-1510 with a typo in each.
+    let search: String = lines[1500..1510]
+        .iter()
+        .map(|l| format!("{}\n", l.replace("compute", "compte")))
+        .collect();
+    let block = EditBlock::new("big.rs", search, "x\n");
+    match apply(Some(&file), &block, &opts()) {
+        Err(ApplyError::NotFound { nearest }) => {
+            assert!(nearest.contains("1501-1510"), "{nearest}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn non_empty_search_on_a_missing_file_is_not_found() {
     let block = EditBlock::new("src/nope.rs", "fn x() {}\n", "fn y() {}\n");
     match apply(None, &block, &opts()) {

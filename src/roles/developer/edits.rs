@@ -940,10 +940,24 @@ fn line_similarity(a: &str, b: &str, cheap: bool) -> f64 {
     if a == b {
         return 1.0;
     }
-    if cheap || a.is_empty() || b.is_empty() {
+    if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let cut = |s: &str| -> String { s.chars().take(120).collect() };
+    if cheap {
+        // Large files: shared prefix and suffix, linear time.
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        let room = a.len().min(b.len()) - prefix;
+        let suffix = a
+            .iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take(room)
+            .take_while(|(x, y)| x == y)
+            .count();
+        return (prefix + suffix) as f64 / a.len().max(b.len()) as f64;
+    }
+    let cut = |s: &str| -> String { s.chars().take(100).collect() };
     strsim::normalized_levenshtein(&cut(a), &cut(b))
 }
 
@@ -953,7 +967,7 @@ fn nearest(lines: &[&str], search: &[&str]) -> String {
         return "the file is empty".to_string();
     }
     let m = search.len().clamp(1, lines.len());
-    let cheap = lines.len().saturating_mul(search.len()) > 40_000;
+    let cheap = lines.len().saturating_mul(search.len()) > 20_000;
     let mut best = (0usize, -1.0f64);
     for start in 0..=lines.len() - m {
         let score: f64 = search
