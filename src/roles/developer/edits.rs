@@ -156,8 +156,8 @@ fn closes(line: &str, ch: char, len: usize) -> bool {
     t.chars().count() >= len && t.chars().all(|c| c == ch)
 }
 
-/// Drops a leading `<think>…</think>` section, or everything before a `</think>` line (servers
-/// that strip the opening tag). Tags inside code lines are left alone.
+/// Drops a leading `<think>…</think>` section, or everything up to a `</think>` that ends a line
+/// (servers that strip the opening tag). Tags in the middle of code lines are left alone.
 fn strip_think(reply: &str) -> &str {
     let trimmed = reply.trim_start();
     if let Some(rest) = trimmed.strip_prefix("<think>") {
@@ -168,11 +168,8 @@ fn strip_think(reply: &str) -> &str {
     }
     let mut offset = 0;
     for line in reply.split_inclusive('\n') {
-        if is_search(line) {
-            break;
-        }
         offset += line.len();
-        if line.trim() == "</think>" {
+        if line.trim_end().ends_with("</think>") {
             return &reply[offset..];
         }
     }
@@ -1127,6 +1124,10 @@ mod tests {
     fn think_is_dropped() {
         assert_eq!(strip_think("<think>x\ny</think>\nrest"), "\nrest");
         assert_eq!(strip_think("thinking\n</think>\nrest"), "rest");
+        assert_eq!(
+            strip_think("a\n<<<<<<< SEARCH\ndraft</think>\nrest"),
+            "rest"
+        );
         assert_eq!(strip_think("<think>never closed"), "");
         assert_eq!(strip_think("let s = \"<think>\";"), "let s = \"<think>\";");
     }
