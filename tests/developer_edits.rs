@@ -222,6 +222,28 @@ class Greeter:
 }
 
 #[test]
+fn tab_indented_crlf_file_is_reindented_and_stays_crlf() {
+    let file = "func main() {\r\n\tif ok {\r\n\t\trun()\r\n\t}\r\n}\r\n";
+    let block = EditBlock::new(
+        "main.go",
+        "if ok {\n\trun()\n}\n",
+        "if ok {\n\trun()\n\tlog()\n}\n",
+    );
+    let (text, how) = changed(apply(Some(file), &block, &opts()));
+    assert_eq!(how, Matched::Indentation);
+    assert_eq!(
+        text,
+        "func main() {\r\n\tif ok {\r\n\t\trun()\r\n\t\tlog()\r\n\t}\r\n}\r\n"
+    );
+    // Spaces for tabs is not a uniform shift: refused rather than guessed.
+    let block = EditBlock::new("main.go", "    if ok {\n        run()\n", "x\n");
+    assert!(matches!(
+        apply(Some(file), &block, &opts()),
+        Err(ApplyError::NotFound { .. })
+    ));
+}
+
+#[test]
 fn non_uniform_indentation_is_not_matched() {
     let file = "if a:\n    b()\n    c()\n";
     let block = EditBlock::new("x.py", "if a:\n  b()\n    c()\n", "if a:\n    d()\n");
