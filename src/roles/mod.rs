@@ -3,6 +3,7 @@
 
 pub mod ci_setup;
 pub mod context;
+pub mod developer;
 pub mod developer_run;
 pub mod reviewer;
 pub mod taskmaster;
