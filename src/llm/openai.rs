@@ -312,19 +312,9 @@ impl OpenAiClient {
 
 impl Llm for OpenAiClient {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<Reply, LlmError>> {
-        Box::pin(async move {
-            let mut record = CallRecord {
-                model: request.model.clone(),
-                role: request.role.map(|r| r.to_string()),
-                ..CallRecord::default()
-            };
-            let res = self.chat_inner(request, &mut record).await;
-            if let Err(e) = &res {
-                record.error = Some(e.to_string());
-            }
-            self.ledger.push(record);
-            res
-        })
+        Box::pin(self.ledger.recorded(request, async |record| {
+            self.chat_inner(request, record).await
+        }))
     }
 
     fn budget<'a>(

@@ -72,6 +72,26 @@ impl Ledger {
             v.push(r);
         }
     }
+    /// Runs one chat call with a fresh record for `request`, notes its error if it fails,
+    /// and keeps the record: every client accounts for its calls the same way.
+    pub async fn recorded(
+        &self,
+        request: &super::ChatRequest,
+        call: impl AsyncFnOnce(&mut CallRecord) -> Result<super::Reply, super::LlmError>,
+    ) -> Result<super::Reply, super::LlmError> {
+        let mut record = CallRecord {
+            model: request.model.clone(),
+            role: request.role.map(|r| r.to_string()),
+            ..CallRecord::default()
+        };
+        let res = call(&mut record).await;
+        if let Err(e) = &res {
+            record.error = Some(e.to_string());
+        }
+        self.push(record);
+        res
+    }
+
     pub fn records(&self) -> Vec<CallRecord> {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
