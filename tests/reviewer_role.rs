@@ -472,3 +472,28 @@ fn inline_comments_are_not_duplicated_and_no_model_never_approves() {
     );
     assert_eq!(our_comments(&github).len(), 1);
 }
+
+#[test]
+fn observe_mode_shows_the_comment_and_writes_nothing() {
+    let github = FakeGitHub::start();
+    let pr = Pr::new(GREET);
+    let d = pr.dir.path();
+    std::fs::write(d.join("event.json"), pr.event("Task: T-0004").to_string()).unwrap();
+    let mut c = runner_cmd(d, "pull_request");
+    with_fake_github(&mut c, &github.url)
+        .env("LLM_REVIEWER_MODEL", "none")
+        .env("CODEX_MODE", "observe");
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(github.writes().is_empty(), "{:?}", github.writes());
+    let summary = support::read_summary(d);
+    assert!(
+        summary.contains("Dry run: nothing was written"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("<summary>Review comment</summary>")
+            && summary.contains("greet() returns Hello"),
+        "{summary}"
+    );
+}

@@ -173,7 +173,11 @@ pub async fn run<F: Forge>(
         task_id,
         pr_number: Some(pr.number),
         verdict: Some(result.verdict.as_str().to_string()),
-        summary: summary_table(&result, source) + &table,
+        // The comment itself, so observe mode and dry runs show what would have been posted.
+        summary: format!(
+            "{}{table}\n<details><summary>Review comment</summary>\n\n{body}\n</details>\n",
+            summary_table(&result, source)
+        ),
         ..RoleOutput::default()
     };
     if let Some(e) = &result.model_error {
