@@ -74,7 +74,7 @@ pub enum Command {
     /// Inspect the task files: list, next, validate, show
     #[command(subcommand)]
     Tasks(crate::tasks::cli::TasksCommand),
-    /// Close the loop on a merged or closed pull request [not implemented yet in this build: exits 2]
+    /// Close the loop on a closed pull request: its task becomes done (merged) or queued again
     Integrate {
         #[arg(long)]
         pr: u64,

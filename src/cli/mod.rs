@@ -80,7 +80,11 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         }
         Command::Taskmaster => run_cmd::run(&ctx, &args::RunArgs::for_role("taskmaster")),
         Command::Tasks(cmd) => tasks_cmd(&ctx, cmd),
-        Command::Integrate { .. } => not_yet(crate::roles::Role::Integrator),
+        Command::Integrate { pr } => {
+            let mut run = args::RunArgs::for_role("integrator");
+            run.pr = Some(*pr);
+            run_cmd::run(&ctx, &run)
+        }
         Command::Plan => not_yet(crate::roles::Role::Planner),
     }
 }

@@ -14,7 +14,7 @@ use crate::policy::Guarded;
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
 use crate::roles::reviewer::{self, ModelSide, publish::PrInfo};
-use crate::roles::{Role, RoleError, developer_run, taskmaster_run};
+use crate::roles::{Role, RoleError, developer_run, integrator_run, taskmaster_run};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let event = read_event(args)?;
@@ -176,7 +176,7 @@ fn execute(
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
-    if !matches!(role, Role::Taskmaster | Role::Reviewer | Role::Developer) {
+    if role == Role::Planner {
         return Err(RoleError::NotImplemented(role));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -195,6 +195,7 @@ fn execute(
         match role {
             Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
             Role::Reviewer => review(ctx, &rc, &forge, routing, event).await,
+            Role::Integrator => integrate(&rc, &forge, routing, event).await,
             _ => match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
                 developer_run::Outcome::Done(out) => Ok(out),
                 developer_run::Outcome::NeedsModel { task } => Err(RoleError::Unsupported(format!(
@@ -204,6 +205,51 @@ fn execute(
             },
         }
     })
+}
+
+/// The integrator: the closed pull request from the event (or one API call).
+async fn integrate(
+    rc: &RoleContext<'_, Guarded<GitHub>>,
+    forge: &Guarded<GitHub>,
+    routing: &Routing,
+    event: Option<&Event>,
+) -> Result<RoleOutput, RoleError> {
+    let number = routing
+        .pr
+        .ok_or_else(|| anyhow::anyhow!("which pull request? pass --pr N (or the `pr` input)"))?;
+    let pr = match event.map(|e| &e.payload) {
+        Some(Payload::PullRequest(p))
+            if p.pull_request.number == number || p.number == Some(number) =>
+        {
+            let p = &p.pull_request;
+            integrator_run::ClosedPr {
+                number,
+                title: p.title.clone(),
+                body: p.body.clone().unwrap_or_default(),
+                head_ref: p.head.name.clone(),
+                merged: p.merged == Some(true),
+            }
+        }
+        _ => {
+            let p = forge
+                .pull_request(number)
+                .await
+                .map_err(anyhow::Error::from)?;
+            if p.state == crate::forge::PrState::Open {
+                return Err(RoleError::Unsupported(format!(
+                    "PR #{number} is still open: the integrator acts on closed pull requests"
+                )));
+            }
+            integrator_run::ClosedPr {
+                number,
+                title: p.title,
+                body: p.body,
+                head_ref: p.head_ref,
+                merged: p.merged,
+            }
+        }
+    };
+    Ok(integrator_run::run(rc, &pr, || forge.planned()).await?)
 }
 
 /// The reviewer: the pull request from the event (or one API call), the model side, publishing.
