@@ -77,8 +77,10 @@ fn default_templates_render_with_fenced_data() {
     let dev = lib
         .render(
             "developer.md.j2",
-            &json!({"task": {"title": "t", "body": "b"},
-                    "files": [{"path": "src/a.rs", "content": "fn a() {}"}]}),
+            &json!({"task": {"id": "T-0002", "title": "t", "body": "b", "acceptance": "- works\n"},
+                    "files": [{"path": "src/a.rs", "content": "fn a() {}"}],
+                    "map": "src/a.rs: a\n", "test_command": "cargo test", "require_tests": true,
+                    "format_help": "blocks"}),
         )
         .unwrap();
     assert!(dev.contains("file src/a.rs>>>"));

@@ -196,15 +196,64 @@ fn execute(
             Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
             Role::Reviewer => review(ctx, &rc, &forge, routing, event).await,
             Role::Integrator => integrate(&rc, &forge, routing, event).await,
-            _ => match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
-                developer_run::Outcome::Done(out) => Ok(out),
-                developer_run::Outcome::NeedsModel { task } => Err(RoleError::Unsupported(format!(
-                    "{task} needs the model-driven developer, which is not in this build yet (only the CI-setup task \
-                     runs, deterministically); leave the developer disabled or give it the CI-setup task"
-                ))),
-            },
+            _ => develop(ctx, &rc, &forge, routing, event).await,
         }
     })
+}
+
+/// The developer: the model (unless `none`), then the role; with `developer.chain_review`, the
+/// reviewer runs on the new pull request in the same job.
+async fn develop(
+    ctx: &Context,
+    rc: &RoleContext<'_, Guarded<GitHub>>,
+    forge: &Guarded<GitHub>,
+    routing: &Routing,
+    event: Option<&Event>,
+) -> Result<RoleOutput, RoleError> {
+    let models = super::models::connect(
+        rc.config,
+        Role::Developer,
+        routing.boost,
+        Some(ctx.repo_dir.as_path()),
+    )?;
+    let model = models.as_ref().map(|m| developer_run::DevModel {
+        llm: m.llm.as_ref(),
+        route: m.route.clone(),
+        settings: &rc.config.llm,
+        library: &m.library,
+        ledger: &m.ledger,
+    });
+    let mut out = match developer_run::run(rc, routing.task.as_deref(), model.as_ref(), || {
+        forge.planned()
+    })
+    .await?
+    {
+        developer_run::Outcome::Done(out) => out,
+        developer_run::Outcome::NeedsModel { task } => {
+            return Err(RoleError::Unsupported(format!(
+                "{task} needs a model: the developer's model is `none`, which only runs the CI-setup task. \
+                 Set roles.developer.model in .llm-team.yml (or LLM_DEVELOPER_MODEL) to an Ollama model"
+            )));
+        }
+    };
+    out.llm_calls = models
+        .as_ref()
+        .map(|m| m.ledger.records())
+        .unwrap_or_default();
+    if rc.config.developer.chain_review
+        && out.failure.is_none()
+        && let Some(pr) = out.pr_number
+    {
+        let mut r = routing.clone();
+        r.pr = Some(pr);
+        let review = review(ctx, rc, forge, &r, event).await?;
+        out.summary
+            .push_str(&format!("\n#### reviewer (chained)\n\n{}", review.summary));
+        out.verdict = review.verdict;
+        out.llm_calls.extend(review.llm_calls);
+        out.failure = review.failure;
+    }
+    Ok(out)
 }
 
 /// The integrator: the closed pull request from the event (or one API call).

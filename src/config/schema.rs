@@ -205,6 +205,15 @@ pub struct Developer {
     /// Let the CI-setup task write `.github/workflows/ci.yml` although `.github/` is protected
     /// (needs a token with the `workflows` permission).
     pub allow_workflow_setup: bool,
+    /// A branch claim by another run younger than this stops a second run; older ones are
+    /// taken over (the run that made them is presumed dead).
+    pub claim_ttl_minutes: u64,
+    /// The largest file a model edit may write.
+    pub max_file_bytes: u64,
+    /// The most a whole change may add, over all files.
+    pub max_change_bytes: u64,
+    /// The most files one change may touch.
+    pub max_files: usize,
 }
 
 /// GitHub connection settings; from the environment only (`GITHUB_API_URL`, `GH_TOKEN`/`GITHUB_TOKEN`).
@@ -290,6 +299,10 @@ impl Default for Developer {
             review_workflow: None,
             test_timeout_secs: 600,
             allow_workflow_setup: false,
+            claim_ttl_minutes: 120,
+            max_file_bytes: 1024 * 1024,
+            max_change_bytes: 4 * 1024 * 1024,
+            max_files: 40,
         }
     }
 }

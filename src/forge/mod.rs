@@ -52,6 +52,11 @@ pub trait Forge {
     async fn create_commit(&self, commit: &NewCommit) -> Result<String>;
     /// A file's bytes at a ref, or `None` if absent.
     async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>>;
+    /// The message of commit `sha`; `None` when this forge cannot tell (callers then assume
+    /// nothing about who made it). The developer reads its branch claims with it.
+    async fn commit_message(&self, _sha: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// Whether this forge would accept writes to `branch` (the policy guard answers; a plain
     /// forge accepts). Callers ask before building anything for the branch.
     fn check_branch_write(&self, _branch: &str) -> Result<()> {

@@ -99,6 +99,16 @@ impl GixCheckout {
         }
     }
 
+    /// The id of `commit`'s tree (full hex): the key for caches of what a tree holds.
+    pub fn tree_id(&self, commit: &str) -> Result<String, GitError> {
+        Ok(self.commit_tree(commit)?.id.to_string())
+    }
+
+    /// The repository's `.git` directory (where per-repository caches may live).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.git_dir()
+    }
+
     /// A present commit's id, or the typed reason it is unusable.
     fn commit_id(&self, sha: &str) -> Result<ObjectId, GitError> {
         let id = parse_sha(sha)?;

@@ -412,6 +412,13 @@ impl<F: Forge> Forge for Guarded<F> {
         }
     }
 
+    async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
+        if sha == PLANNED_SHA {
+            return Ok(None);
+        }
+        self.inner.commit_message(sha).await
+    }
+
     fn check_branch_write(&self, branch: &str) -> Result<()> {
         Ok(self.guard.check_branch(branch)?)
     }

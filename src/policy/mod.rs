@@ -5,6 +5,7 @@
 
 pub mod guard;
 pub mod paths;
+pub mod secrets;
 
 pub use guard::{Guard, Guarded, PlannedWrite};
 

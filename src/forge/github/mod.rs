@@ -395,17 +395,27 @@ impl Forge for GitHub {
             };
             entries.push(json!({"path": change.path, "mode": mode, "type": "blob", "sha": sha}));
         }
-        let tree = self
-            .git_object(
+        // No changes (a claim commit): the parent's tree as it is, no tree request.
+        let tree = if entries.is_empty() {
+            parent.tree.sha.clone()
+        } else {
+            self.git_object(
                 "trees",
                 &json!({"base_tree": parent.tree.sha, "tree": entries}),
             )
-            .await?;
+            .await?
+        };
         let mut body = json!({"message": commit.message, "tree": tree, "parents": [commit.parent]});
         if let Some(a) = &commit.author {
             body["author"] = json!({"name": a.name, "email": a.email});
         }
         self.git_object("commits", &body).await
+    }
+
+    async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
+        let path = self.path(&format!("/git/commits/{}", encode(sha, false)));
+        let commit: wire::GitCommit = self.client.get(&path).await?;
+        Ok(Some(commit.message))
     }
 
     async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {

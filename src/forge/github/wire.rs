@@ -141,6 +141,8 @@ pub struct Sha {
 #[derive(Deserialize)]
 pub struct GitCommit {
     pub tree: Sha,
+    #[serde(default)]
+    pub message: String,
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,12 @@
-//! The Developer role. The role itself (task pick-up, branch, model loop, PR) lands in its own
-//! issue; this module holds its edit protocol: parsing the model's SEARCH/REPLACE blocks and
-//! applying them to file text without ever guessing.
+//! The Developer role's model path: context selection (`context`), the SEARCH/REPLACE edit
+//! protocol (`edits`), the safety check on the final change (`safety`), the work tree as a
+//! scratch space (`workspace`), the repository's tests (`testrun`), the model conversation
+//! (`session`) and the branch claim that keeps two runs off one task (`claim`).
 
+pub mod claim;
+pub mod context;
 pub mod edits;
+pub mod safety;
+pub mod session;
+pub mod testrun;
+pub mod workspace;

@@ -1,0 +1,381 @@
+//! The developer's conversation with the model: ask for SEARCH/REPLACE edits, apply them
+//! (all or nothing), judge the resulting change with `safety`, write it into the work tree, run
+//! the tests and feed failures back, within the round limit. Every round is recorded; a refused
+//! or failed session returns no change at all, so the caller has nothing to commit.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::context::Selection;
+use super::edits::{self, ApplyOptions, FORMAT_HELP};
+use super::safety::{self, BaseTree, Limits, Refusal};
+use super::testrun::{self, TestRun};
+use super::workspace::Workspace;
+use crate::llm::{LlmError, LlmSettings, Message, PromptLibrary, Route, untrusted_block};
+use crate::policy::Guard;
+use crate::roles::reviewer::classify::{FileKind, classify};
+use crate::tasks::Task;
+
+/// Room reserved for the model's answer (edits are verbose).
+pub const ANSWER_TOKENS: u32 = 4096;
+/// Unusable answers (unparseable, SEARCH not found, cut off) tolerated per session.
+pub const MAX_CORRECTIONS: u32 = 3;
+
+/// The model side of a session.
+pub struct Model<'a> {
+    pub llm: &'a dyn crate::llm::Llm,
+    pub route: &'a Route,
+    pub settings: &'a LlmSettings,
+    pub library: &'a PromptLibrary,
+    pub repo: &'a str,
+    /// Room for each answer (`num_predict`): [`ANSWER_TOKENS`], less on small contexts.
+    pub answer_tokens: u32,
+}
+
+/// What the session works on and under which rules.
+pub struct Job<'a> {
+    pub task: &'a Task,
+    pub selection: &'a Selection,
+    /// `None`: the repository has no test command, tests are not run.
+    pub test_command: Option<String>,
+    pub test_timeout: Duration,
+    /// Test-and-fix rounds after the first edit.
+    pub max_rounds: u32,
+    pub require_tests: bool,
+    pub guard: &'a Guard,
+    pub base: &'a BaseTree,
+    pub limits: &'a Limits,
+    pub secrets: &'a [String],
+    /// A file's text in the base tree (`None`: absent or not text).
+    pub original: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// One model answer and what became of it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Round {
+    /// 1 = the first edit; later numbers are fixes after failing tests.
+    pub round: u32,
+    pub outcome: String,
+    pub tests_passed: Option<bool>,
+}
+
+/// A session that produced a change.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every changed file's new content (relative to the base tree).
+    pub changes: BTreeMap<String, Vec<u8>>,
+    pub rounds: Vec<Round>,
+    /// The last test run (`None` when there is no test command).
+    pub tests: Option<TestRun>,
+    /// Test-and-fix rounds used (0 when the first edit passed).
+    pub fix_rounds: u32,
+}
+
+/// Why a session produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("the model's change was refused (after one correction): {}", list(.refusals))]
+    Refused {
+        refusals: Vec<Refusal>,
+        rounds: Vec<Round>,
+    },
+    #[error("the tests still fail after {fix_rounds} fix round(s) (developer.max_rounds); last run: `{}` exited {}", .last.command, exit(.last))]
+    TestsFail {
+        fix_rounds: u32,
+        last: TestRun,
+        rounds: Vec<Round>,
+        /// The change as it stood (for the summary; never committed).
+        changes: BTreeMap<String, Vec<u8>>,
+    },
+    #[error("the model's answers could not be used after {MAX_CORRECTIONS} corrections: {last}")]
+    Unusable { last: String, rounds: Vec<Round> },
+    #[error("checks.require_tests: the change adds or changes no test, even after being asked")]
+    NoTests { rounds: Vec<Round> },
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("cannot write the edits into the checkout: {0}")]
+    Workspace(std::io::Error),
+}
+
+fn list(r: &[Refusal]) -> String {
+    r.iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn exit(t: &TestRun) -> String {
+    match (t.timed_out, t.code) {
+        (true, _) => "no status (timed out)".into(),
+        (_, Some(c)) => c.to_string(),
+        _ => "no status (killed by a signal)".into(),
+    }
+}
+
+impl SessionError {
+    pub fn rounds(&self) -> &[Round] {
+        match self {
+            SessionError::Refused { rounds, .. }
+            | SessionError::TestsFail { rounds, .. }
+            | SessionError::Unusable { rounds, .. }
+            | SessionError::NoTests { rounds } => rounds,
+            _ => &[],
+        }
+    }
+}
+
+fn prompt(model: &Model, job: &Job) -> Result<Vec<Message>, LlmError> {
+    let system = model.library.render(
+        crate::llm::prompts::SYSTEM_TEMPLATE,
+        &json!({"role": "developer", "repo": model.repo, "extra_rules": "You change code by answering with SEARCH/REPLACE blocks only. Never write secrets, never touch files outside the repository."}),
+    )?;
+    let meta = job.task.meta();
+    let acceptance: String = meta.acceptance.iter().map(|a| format!("- {a}\n")).collect();
+    let files: Vec<serde_json::Value> = job
+        .selection
+        .files
+        .iter()
+        .map(|f| json!({"path": f.path, "content": f.content}))
+        .collect();
+    let user = model.library.render(
+        "developer.md.j2",
+        &json!({
+            "task": {"id": job.task.id().to_string(), "title": meta.title, "body": job.task.body().trim(), "acceptance": acceptance},
+            "files": files,
+            "map": job.selection.map,
+            "test_command": job.test_command.clone().unwrap_or_default(),
+            "require_tests": job.require_tests,
+            "format_help": FORMAT_HELP,
+        }),
+    )?;
+    Ok(vec![Message::system(system), Message::user(user)])
+}
+
+/// The fixed prompt's size in tokens for a selection (used to fit the context).
+pub fn prompt_tokens(model: &Model, job: &Job) -> Result<u32, LlmError> {
+    Ok(crate::llm::estimate_message_tokens(&prompt(model, job)?))
+}
+
+/// Runs the session. Edits are written into `ws` only after they passed the safety check; the
+/// caller restores the work tree (dropping `ws`).
+pub async fn run(
+    model: &Model<'_>,
+    job: &Job<'_>,
+    ws: &mut Workspace,
+) -> Result<Outcome, SessionError> {
+    let first = prompt(model, job)?;
+    let mut history: Vec<Message> = Vec::new();
+    let mut state: BTreeMap<String, String> = BTreeMap::new();
+    let mut rounds: Vec<Round> = Vec::new();
+    let mut corrections = 0u32;
+    let mut refused_once = false;
+    let mut asked_for_tests = false;
+    let mut fix_rounds = 0u32;
+    let opts = ApplyOptions::default();
+    let round_no = |fix_rounds: u32| fix_rounds + 1;
+
+    loop {
+        let mut messages = first.clone();
+        messages.extend(history.iter().cloned());
+        let mut request = model
+            .route
+            .request(model.settings, messages)
+            .ok_or(LlmError::NoModel)?;
+        request.max_output_tokens = Some(model.answer_tokens);
+        let reply = match model.llm.chat(&request).await {
+            Ok(r) => r.text,
+            Err(LlmError::OutputTruncated { .. }) => {
+                corrections += 1;
+                let note = format!(
+                    "the answer was cut off at {} tokens; make fewer, smaller edits",
+                    model.answer_tokens
+                );
+                rounds.push(Round {
+                    round: round_no(fix_rounds),
+                    outcome: note.clone(),
+                    tests_passed: None,
+                });
+                if corrections > MAX_CORRECTIONS {
+                    return Err(SessionError::Unusable { last: note, rounds });
+                }
+                history = vec![Message::user(format!(
+                    "Your answer was cut off. Answer again with fewer, smaller SEARCH/REPLACE blocks (only the lines that change, with a little context).\n\n{FORMAT_HELP}"
+                ))];
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Only the last exchange is kept: small contexts cannot hold the whole conversation,
+        // and every feedback message carries the current text of the files it concerns.
+        history = vec![Message::assistant(reply.clone())];
+
+        let blocks = match edits::parse_blocks(&reply) {
+            Ok(b) => b,
+            Err(e) => {
+                corrections += 1;
+                rounds.push(Round {
+                    round: round_no(fix_rounds),
+                    outcome: format!("answer not usable: {e}"),
+                    tests_passed: None,
+                });
+                if corrections > MAX_CORRECTIONS {
+                    return Err(SessionError::Unusable {
+                        last: e.to_string(),
+                        rounds,
+                    });
+                }
+                history.push(Message::user(edits::parse_feedback(&e)));
+                continue;
+            }
+        };
+        let current: BTreeMap<String, Option<String>> = blocks
+            .iter()
+            .map(|b| {
+                let p = b.path.trim().to_string();
+                let text = state.get(&p).cloned().or_else(|| (job.original)(&p));
+                (p, text)
+            })
+            .collect();
+        let applied = match edits::apply_all(&current, &blocks, &opts) {
+            Ok(a) => a,
+            Err(errors) => {
+                corrections += 1;
+                let fb = edits::feedback(&errors);
+                rounds.push(Round {
+                    round: round_no(fix_rounds),
+                    outcome: format!("{} edit block(s) did not apply", errors.len()),
+                    tests_passed: None,
+                });
+                if corrections > MAX_CORRECTIONS {
+                    return Err(SessionError::Unusable {
+                        last: fb.lines().take(3).collect::<Vec<_>>().join(" "),
+                        rounds,
+                    });
+                }
+                history.push(Message::user(fb));
+                continue;
+            }
+        };
+        let mut candidate = state.clone();
+        candidate.extend(applied);
+        let changes: BTreeMap<String, Option<Vec<u8>>> = candidate
+            .iter()
+            .filter(|(p, t)| (job.original)(p).as_deref() != Some(t.as_str()))
+            .map(|(p, t)| (p.clone(), Some(t.clone().into_bytes())))
+            .collect();
+        let refusals = safety::check(
+            job.guard,
+            job.base,
+            &changes,
+            job.original,
+            job.limits,
+            job.secrets,
+        );
+        if !refusals.is_empty() {
+            rounds.push(Round {
+                round: round_no(fix_rounds),
+                outcome: format!("refused: {}", list(&refusals)),
+                tests_passed: None,
+            });
+            if refused_once {
+                return Err(SessionError::Refused { refusals, rounds });
+            }
+            refused_once = true;
+            history.push(Message::user(safety::feedback(&refusals)));
+            continue;
+        }
+        if job.require_tests && !changes.keys().any(|p| classify(p) == FileKind::Test) {
+            rounds.push(Round {
+                round: round_no(fix_rounds),
+                outcome: "no test added or changed (checks.require_tests)".into(),
+                tests_passed: None,
+            });
+            if asked_for_tests {
+                return Err(SessionError::NoTests { rounds });
+            }
+            asked_for_tests = true;
+            state = candidate;
+            history.push(Message::user(format!(
+                "Your edits were kept, but this repository requires every change to add or change a test \
+                 (checks.require_tests). Add a test for the new behaviour with more SEARCH/REPLACE blocks.\n\n{}{FORMAT_HELP}",
+                current_files(&state, job)
+            )));
+            continue;
+        }
+        state = candidate;
+        for (path, content) in &changes {
+            ws.write(path, content.as_deref())
+                .map_err(SessionError::Workspace)?;
+        }
+        let final_changes = || -> BTreeMap<String, Vec<u8>> {
+            changes
+                .iter()
+                .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
+                .collect()
+        };
+        let Some(command) = &job.test_command else {
+            rounds.push(Round {
+                round: round_no(fix_rounds),
+                outcome: format!("{} file(s) edited; no test command", changes.len()),
+                tests_passed: None,
+            });
+            return Ok(Outcome {
+                changes: final_changes(),
+                rounds,
+                tests: None,
+                fix_rounds,
+            });
+        };
+        let test = testrun::run(command, ws.root(), job.test_timeout, job.secrets);
+        rounds.push(Round {
+            round: round_no(fix_rounds),
+            outcome: format!(
+                "{} file(s) edited; `{command}` {} in {:.1} s",
+                changes.len(),
+                if test.passed { "passed" } else { "failed" },
+                test.duration.as_secs_f64()
+            ),
+            tests_passed: Some(test.passed),
+        });
+        if test.passed {
+            return Ok(Outcome {
+                changes: final_changes(),
+                rounds,
+                tests: Some(test),
+                fix_rounds,
+            });
+        }
+        if fix_rounds >= job.max_rounds {
+            return Err(SessionError::TestsFail {
+                fix_rounds,
+                last: test,
+                rounds,
+                changes: final_changes(),
+            });
+        }
+        fix_rounds += 1;
+        history.push(Message::user(format!(
+            "Your edits are applied, but the tests failed: `{command}` exited {}. The end of its output:\n{}\n\n{}\
+             Fix the problem with SEARCH/REPLACE blocks against the files as they are now (shown above).\n\n{FORMAT_HELP}",
+            exit(&test),
+            untrusted_block("test output", &test.output),
+            current_files(&state, job),
+        )));
+    }
+}
+
+/// The current text of the files the session changed, fenced, for feedback messages.
+fn current_files(state: &BTreeMap<String, String>, job: &Job) -> String {
+    let mut out = String::new();
+    for (path, text) in state {
+        if (job.original)(path).as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        out.push_str(&format!("The file {path} as it is now:\n"));
+        out.push_str(&untrusted_block(&format!("file {path}"), text));
+        out.push_str("\n\n");
+    }
+    out
+}
