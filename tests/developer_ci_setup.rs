@@ -125,7 +125,10 @@ fn with_the_opt_in_it_opens_one_pr_and_hands_off_to_the_reviewer() {
         .iter()
         .filter(|w| w.path.ends_with("/git/commits"))
         .count();
-    assert_eq!(commits_on_branch, 1, "one commit");
+    assert_eq!(
+        commits_on_branch, 2,
+        "the claim commit, then one commit with the work"
+    );
     assert_eq!(
         output(&job.outputs(), "pr-number"),
         Some(fake.with(|s| s.pulls[0].number.to_string())).as_deref()
@@ -141,12 +144,12 @@ fn with_the_opt_in_it_opens_one_pr_and_hands_off_to_the_reviewer() {
             .iter()
             .filter(|w| w.path.ends_with("/git/commits"))
             .count(),
-        1
+        2
     );
 }
 
 #[test]
-fn other_tasks_need_the_model_driven_developer() {
+fn other_tasks_need_a_model() {
     let fake = FakeGitHub::start();
     let job = Job::new(
         "developer:\n  allow_workflow_setup: true\n",
@@ -155,7 +158,7 @@ fn other_tasks_need_the_model_driven_developer() {
     let r = job.run(&fake, &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("T-0002 needs the model-driven developer"),
+        r.stderr.contains("T-0002 needs a model") && r.stderr.contains("roles.developer.model"),
         "{}",
         r.stderr
     );

@@ -70,6 +70,31 @@ impl BaseTree {
     }
 }
 
+/// Checks one path: the guard's rules (escapes, look-alikes, `.git/`, protected paths) and the
+/// base tree's symlinks and submodules, at the path or above it.
+pub fn check_path(guard: &Guard, base: &BaseTree, path: &str) -> Option<Refusal> {
+    if let Err(e) = guard.check_path(path) {
+        return Some(Refusal {
+            path: path.to_string(),
+            why: e.to_string(),
+        });
+    }
+    let (at, kind) = base.special_at(path)?;
+    let why = if at == path {
+        format!(
+            "it is {kind} in the repository; agents never write through symlinks or into submodules"
+        )
+    } else {
+        format!(
+            "{at} is {kind} in the repository; agents never write through symlinks or into submodules"
+        )
+    };
+    Some(Refusal {
+        path: path.to_string(),
+        why,
+    })
+}
+
 /// Checks the whole change (path → new bytes, `None` = delete) against the base tree. Returns
 /// every refusal, so the model can correct them all at once; `secrets` are literal values
 /// (tokens of this run) that must never be written.
@@ -101,21 +126,8 @@ pub fn check(
     }
     let mut total = 0u64;
     for (path, content) in changes {
-        if let Err(e) = guard.check_path(path) {
-            refuse(&mut out, path, e.to_string());
-            continue;
-        }
-        if let Some((at, kind)) = base.special_at(path) {
-            let why = if at == *path {
-                format!(
-                    "it is {kind} in the repository; agents never write through symlinks or into submodules"
-                )
-            } else {
-                format!(
-                    "{at} is {kind} in the repository; agents never write through symlinks or into submodules"
-                )
-            };
-            refuse(&mut out, path, why);
+        if let Some(r) = check_path(guard, base, path) {
+            out.push(r);
             continue;
         }
         let Some(bytes) = content else { continue };

@@ -13,7 +13,10 @@ use super::edits::{self, ApplyOptions, FORMAT_HELP};
 use super::safety::{self, BaseTree, Limits, Refusal};
 use super::testrun::{self, TestRun};
 use super::workspace::Workspace;
-use crate::llm::{LlmError, LlmSettings, Message, PromptLibrary, Route, untrusted_block};
+use crate::llm::budget::truncate_to_tokens;
+use crate::llm::{
+    LlmError, LlmSettings, Message, PromptLibrary, Route, estimate_tokens, untrusted_block,
+};
 use crate::policy::Guard;
 use crate::roles::reviewer::classify::{FileKind, classify};
 use crate::tasks::Task;
@@ -209,7 +212,17 @@ pub async fn run(
         };
         // Only the last exchange is kept: small contexts cannot hold the whole conversation,
         // and every feedback message carries the current text of the files it concerns.
-        history = vec![Message::assistant(reply.clone())];
+        // A reply longer than an answer may be (a server ignoring `num_predict`) is not repeated whole.
+        let kept = if estimate_tokens(&reply) > model.answer_tokens {
+            format!(
+                "{}\n[… the rest of this answer ({} bytes in all) is not repeated …]",
+                truncate_to_tokens(&reply, model.answer_tokens / 2),
+                reply.len()
+            )
+        } else {
+            reply.clone()
+        };
+        history = vec![Message::assistant(kept)];
 
         let blocks = match edits::parse_blocks(&reply) {
             Ok(b) => b,
@@ -230,6 +243,32 @@ pub async fn run(
                 continue;
             }
         };
+        // Paths first: an edit aimed at a protected path, a symlink or outside the repository
+        // is refused before anything is read or applied.
+        let mut bad_paths: Vec<Refusal> = Vec::new();
+        for b in &blocks {
+            if let Some(r) = safety::check_path(job.guard, job.base, b.path.trim())
+                && !bad_paths.contains(&r)
+            {
+                bad_paths.push(r);
+            }
+        }
+        if !bad_paths.is_empty() {
+            rounds.push(Round {
+                round: round_no(fix_rounds),
+                outcome: format!("refused: {}", list(&bad_paths)),
+                tests_passed: None,
+            });
+            if refused_once {
+                return Err(SessionError::Refused {
+                    refusals: bad_paths,
+                    rounds,
+                });
+            }
+            refused_once = true;
+            history.push(Message::user(safety::feedback(&bad_paths)));
+            continue;
+        }
         let current: BTreeMap<String, Option<String>> = blocks
             .iter()
             .map(|b| {
