@@ -1,0 +1,164 @@
+//! Timing of the developer's context selection on a big generated repository (100k files):
+//! indexing the tree (listing plus definitions of up to 4,000 source files) without and with the
+//! per-tree cache, then choosing the files and the map for a task. The goal is under 1 s.
+//! Run: `cargo bench --bench developer_context` (DEV_BENCH_FILES=N to change the tree size).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use codex_orchestrator::git::{Checkout, GixCheckout};
+use codex_orchestrator::roles::developer::context::{Want, index, select};
+
+const RUNS: usize = 5;
+
+fn git(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    c
+}
+
+fn path_of(i: usize) -> String {
+    let ext = ["py", "rs", "ts", "go", "md"][i % 5];
+    format!("pkg{:03}/mod{}/file_{i:06}.{ext}", i / 1000, (i / 100) % 10)
+}
+
+fn body(i: usize) -> String {
+    let mut s = String::new();
+    for k in 0..3 {
+        match i % 5 {
+            0 => s.push_str(&format!("def handler_{i}_{k}(x):\n    return x\n\n")),
+            1 => s.push_str(&format!("pub fn handler_{i}_{k}() {{}}\n")),
+            2 => s.push_str(&format!("export function handler{i}x{k}() {{}}\n")),
+            3 => s.push_str(&format!("func Handler{i}x{k}() {{}}\n")),
+            _ => s.push_str(&format!("Notes {i} {k}\n")),
+        }
+    }
+    s
+}
+
+fn generate(dir: &Path, files: usize) -> String {
+    let ok = git(dir)
+        .args(["init", "-q", "-b", "main", "."])
+        .status()
+        .expect("git");
+    assert!(ok.success());
+    let mut child = git(dir)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("fast-import");
+    let mut s = std::io::BufWriter::new(child.stdin.take().unwrap());
+    for i in 0..files {
+        let b = body(i);
+        write!(s, "blob\nmark :{}\ndata {}\n{b}\n", i + 1, b.len()).unwrap();
+    }
+    let special = "def create_app():\n    pass\n\n\ndef health_check():\n    return 'ok'\n";
+    write!(
+        s,
+        "blob\nmark :{}\ndata {}\n{special}\n",
+        files + 1,
+        special.len()
+    )
+    .unwrap();
+    write!(
+        s,
+        "commit refs/heads/main\ncommitter Bench <b@example.com> 1700000000 +0000\ndata 4\nbase\n"
+    )
+    .unwrap();
+    for i in 0..files {
+        writeln!(s, "M 100644 :{} {}", i + 1, path_of(i)).unwrap();
+    }
+    writeln!(s, "M 100644 :{} service/web/app.py", files + 1).unwrap();
+    drop(s);
+    assert!(child.wait().unwrap().success());
+    let out = git(dir).args(["rev-parse", "main"]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let files: usize = std::env::var("DEV_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let head = generate(dir.path(), files);
+    eprintln!(
+        "generated {files} files in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let checkout = GixCheckout::open(dir.path()).unwrap();
+    let cache = checkout.git_dir().join("codex-orchestrator");
+    let want_text =
+        "Add a health check endpoint to the web app\nGET /health returns ok".to_string();
+    let named: Vec<String> = Vec::new();
+    let read = |p: &str| {
+        checkout
+            .read_file(&head, p)
+            .ok()
+            .flatten()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
+
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    let mut chosen = Vec::new();
+    let mut first = None;
+    for _ in 0..RUNS {
+        let _ = std::fs::remove_dir_all(&cache);
+        let t = Instant::now();
+        let (idx, cached) = index(&checkout, &head).unwrap();
+        cold.push(t.elapsed());
+        assert!(!cached);
+        let t = Instant::now();
+        let (idx2, cached) = index(&checkout, &head).unwrap();
+        warm.push(t.elapsed());
+        assert!(cached && idx2 == idx);
+        let t = Instant::now();
+        let sel = select(
+            &idx,
+            &Want {
+                text: want_text.clone(),
+                named: &named,
+            },
+            12_000,
+            &read,
+        );
+        chosen.push(t.elapsed());
+        first.get_or_insert((idx.files.len(), sel));
+    }
+    let (n, sel) = first.unwrap();
+    println!("developer context on {n} files (median of {RUNS}):");
+    println!(
+        "  index, no cache:     {:>8.1} ms",
+        median(cold).as_secs_f64() * 1e3
+    );
+    println!(
+        "  index, from cache:   {:>8.1} ms",
+        median(warm).as_secs_f64() * 1e3
+    );
+    println!(
+        "  select files + map:  {:>8.1} ms",
+        median(chosen).as_secs_f64() * 1e3
+    );
+    println!(
+        "  shown: {:?}",
+        sel.files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        sel.files.iter().any(|f| f.path == "service/web/app.py"),
+        "the matching file is found among {n}"
+    );
+}
