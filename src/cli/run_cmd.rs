@@ -249,6 +249,8 @@ async fn integrate(
             }
         }
     };
+    // Narrowly: this run may merge its own integration PRs, and nothing else.
+    forge.permit_merges_from(crate::roles::integrator_merge::BRANCH_PREFIX);
     Ok(integrator_run::run(rc, &pr, || forge.planned()).await?)
 }
 

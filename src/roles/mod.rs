@@ -5,6 +5,7 @@ pub mod ci_setup;
 pub mod context;
 pub mod developer;
 pub mod developer_run;
+pub mod integrator_merge;
 pub mod integrator_run;
 pub mod reviewer;
 pub mod taskmaster;

@@ -16,6 +16,7 @@
 //! * two planners racing at the very same moment can still mint the same id; that duplicate is
 //!   never silent: `tasks validate` reports duplicate ids as errors once both branches merge.
 
+pub mod auto_policy;
 pub mod cli;
 pub mod diagnostic;
 pub mod estimate;
@@ -31,6 +32,7 @@ pub mod task;
 pub mod validate;
 pub mod yaml_text;
 
+pub use auto_policy::AutoPolicy;
 pub use diagnostic::{Diagnostic, Severity};
 pub use estimate::estimate_hours;
 pub use id::{TaskId, mint_ids, plan_branch_name};
