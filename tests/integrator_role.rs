@@ -202,5 +202,7 @@ fn an_unknown_auto_policy_is_not_a_merge() {
     let r = closed(dir.path(), &fake, true);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(merges(&fake).is_empty());
-    assert!(read_summary(dir.path()).contains("`auto_policy: whenever`, which is not a known value"));
+    assert!(
+        read_summary(dir.path()).contains("`auto_policy: whenever`, which is not a known value")
+    );
 }

@@ -333,7 +333,11 @@ impl<F: Forge> Forge for Guarded<F> {
 
     async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<()> {
         self.check_merge(number).await?;
-        if self.proceed("enable auto-merge on", format!("#{number}"), format!("{method:?}")) {
+        if self.proceed(
+            "enable auto-merge on",
+            format!("#{number}"),
+            format!("{method:?}"),
+        ) {
             self.inner.enable_auto_merge(number, method).await
         } else {
             Ok(())

@@ -7,6 +7,7 @@ pub mod developer;
 pub mod developer_run;
 pub mod integrator_merge;
 pub mod integrator_run;
+pub mod planner;
 pub mod reviewer;
 pub mod taskmaster;
 pub mod taskmaster_run;
