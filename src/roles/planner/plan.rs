@@ -222,9 +222,9 @@ pub fn plan(
     }
 
     // Dependencies: an existing id, a title in this plan, or the title of an existing task.
-    for i in 0..cands.len() {
+    for c in &mut cands {
         let mut deps = Vec::new();
-        for raw in cands[i].raw_deps.clone() {
+        for raw in c.raw_deps.clone() {
             let d = raw.trim();
             if d.is_empty() {
                 continue;
@@ -237,10 +237,10 @@ pub fn plan(
             } else if let Some(&id) = stands_for.get(&key).or(by_title.get(&key)) {
                 Dep::Existing(id)
             } else if dropped.contains_key(&key) {
-                cands[i].skip = Some(format!("depends on `{d}`, which was skipped"));
+                c.skip = Some(format!("depends on `{d}`, which was skipped"));
                 break;
             } else {
-                cands[i].skip = Some(format!(
+                c.skip = Some(format!(
                     "depends on `{d}`, which is neither an existing task id nor the title of a task in this plan"
                 ));
                 break;
@@ -249,7 +249,7 @@ pub fn plan(
                 deps.push(dep);
             }
         }
-        cands[i].deps = deps;
+        c.deps = deps;
     }
 
     for cycle in cycles(&cands) {

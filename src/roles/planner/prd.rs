@@ -5,7 +5,7 @@
 use crate::llm::budget::estimate_tokens;
 
 /// One section of the PRD: the heading path (`Accounts > Login`) and its text, heading included.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Section {
     pub heading: String,
     pub text: String,
@@ -101,15 +101,6 @@ pub fn split(prd: &str) -> Vec<Section> {
     }
     keep(current, &mut sections);
     sections
-}
-
-impl Default for Section {
-    fn default() -> Self {
-        Section {
-            heading: String::new(),
-            text: String::new(),
-        }
-    }
 }
 
 /// Cuts `text` into pieces of at most `room` estimated tokens: whole lines, preferring to end a
