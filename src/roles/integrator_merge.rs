@@ -85,6 +85,9 @@ pub async fn merge_if_allowed<F: Forge>(
         );
     }
     match forge.merge_pull_request(number, m, &pr.head_sha).await {
+        Ok(sha) if sha == crate::policy::guard::PLANNED_SHA => format!(
+            "Would merge integration PR #{number} with `{how}` ({id} has `auto_policy: auto_merge`).\n"
+        ),
         Ok(sha) => format!(
             "Integration PR #{number} merged with `{how}` ({id} has `auto_policy: auto_merge`): {sha}.\n"
         ),
