@@ -450,3 +450,46 @@ fn primary_rate_limits_wait_when_cheap_and_fail_clearly_when_not() {
     assert!(matches!(e, ForgeError::RateLimited { .. }), "{e}");
     assert!(e.to_string().contains("API budget is used up"), "{e}");
 }
+
+#[test]
+fn merges_are_permitted_only_for_the_integrators_own_prs() {
+    let fake = FakeGitHub::start();
+    let gh = guarded(&fake, Mode::Pr, &[]);
+    let main = fake.with(|s| s.refs["main"].clone());
+    let mut numbers = Vec::new();
+    for branch in ["feature/T-0002-x", "integrate/T-0002"] {
+        block(gh.create_branch(branch, &main)).unwrap();
+        let changes = [FileChange::write(format!("{branch}.md"), "x\n")];
+        block(upsert::commit_to_branch(
+            &gh, branch, "work", &changes, None, 1,
+        ))
+        .unwrap();
+        let pr = block(gh.create_pull_request(&NewPullRequest {
+            title: branch.into(),
+            head: branch.into(),
+            base: "main".into(),
+            body: String::new(),
+            draft: false,
+        }))
+        .unwrap();
+        numbers.push((pr.number, pr.head_sha));
+    }
+    gh.permit_merges_from("integrate/");
+    let squash = codex_orchestrator::forge::MergeMethod::Squash;
+    let e = block(gh.merge_pull_request(numbers[0].0, squash, &numbers[0].1)).unwrap_err();
+    assert!(e.to_string().contains("not allowed to merge"), "{e}");
+    assert_eq!(
+        fake.with(|s| s.refs["main"].clone()),
+        main,
+        "nothing merged"
+    );
+    block(gh.merge_pull_request(numbers[1].0, squash, &numbers[1].1)).unwrap();
+    assert_ne!(
+        fake.with(|s| s.refs["main"].clone()),
+        main,
+        "the integration PR merged"
+    );
+    // Auto-merge goes through the same check; GitHub's needs GraphQL, not in this build.
+    let e = block(gh.enable_auto_merge(numbers[0].0, squash)).unwrap_err();
+    assert!(e.to_string().contains("not allowed to merge"), "{e}");
+}

@@ -108,10 +108,11 @@ fn templates_can_be_overridden_from_the_repository() {
     assert!(
         lib.render(
             "planner.md.j2",
-            &json!({"issue": {"number": 1, "title": "a", "body": "b"}})
+            &json!({"existing": "", "earlier": "", "prd_path": "docs/PRD.md",
+                    "part": {"index": 1, "count": 1, "label": "Intro", "text": "b"}})
         )
         .unwrap()
-        .contains("Plan the work")
+        .contains("Turn this part of the product requirements document")
     );
     // A broken override is reported with its path.
     std::fs::write(dir.join("planner.md.j2"), "{% if %}").unwrap();

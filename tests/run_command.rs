@@ -81,20 +81,20 @@ fn disabled_mode_routes_reports_and_succeeds() {
 }
 
 #[test]
-fn a_role_not_in_this_build_says_so_with_exit_2() {
+fn a_role_that_cannot_run_here_says_so_with_exit_2() {
     let r = Runner::new(None);
     let push = serde_json::json!({"ref": "refs/heads/main", "commits": [{"modified": ["docs/PRD.md"]}],
                                   "repository": {"full_name": "octo/app", "default_branch": "main"}});
-    let res = r.run("push", &push, &[]);
+    let res = r.run("push", &push, &[("LLM_PLANNER_MODEL", "none")]);
     assert_eq!(res.code, 2);
     assert!(
-        res.stderr
-            .contains("the planner role is not implemented in this build yet"),
+        res.stderr.contains("the planner needs a model")
+            && res.stderr.contains("LLM_PLANNER_MODEL"),
         "{}",
         res.stderr
     );
     assert!(
-        res.stderr.contains("::error::the planner role"),
+        res.stderr.contains("::error::the planner needs a model"),
         "annotated in Actions: {}",
         res.stderr
     );
@@ -202,7 +202,7 @@ fn version_and_help_document_exit_codes() {
     );
     assert!(
         h.stdout
-            .contains("[not implemented yet in this build: exits 2]")
+            .contains("Turn the PRD (project.prd_path) into task files")
     );
     let bad = run(cmd(dir.path()).arg("--frobnicate"));
     assert_eq!(bad.code, 2);

@@ -79,7 +79,7 @@ pub enum Command {
         #[arg(long)]
         pr: u64,
     },
-    /// Turn docs/PRD.md into task files [not implemented yet in this build: exits 2]
+    /// Turn the PRD (project.prd_path) into task files proposed in one pull request (needs a model)
     Plan,
     /// Inspect the configuration
     #[command(subcommand)]

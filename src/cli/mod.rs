@@ -85,7 +85,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
             run.pr = Some(*pr);
             run_cmd::run(&ctx, &run)
         }
-        Command::Plan => not_yet(crate::roles::Role::Planner),
+        Command::Plan => run_cmd::run(&ctx, &args::RunArgs::for_role("planner")),
     }
 }
 
@@ -100,12 +100,6 @@ fn tasks_cmd(ctx: &Context, cmd: &crate::tasks::cli::TasksCommand) -> Result<u8,
     let mut out = std::io::stdout();
     let code = crate::tasks::cli::run(cmd, &tctx, &mut out).map_err(Failure::usage)?;
     Ok(u8::try_from(code).unwrap_or(1))
-}
-
-fn not_yet(role: crate::roles::Role) -> Result<u8, Failure> {
-    Err(Failure::usage(crate::roles::RoleError::NotImplemented(
-        role,
-    )))
 }
 
 /// Prints the error; in Actions also as annotations, one per configuration problem.

@@ -177,7 +177,14 @@ fn execute(
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
     if role == Role::Planner {
-        return Err(RoleError::NotImplemented(role));
+        let route = config.model_routing().route(role, crate::llm::Tier::Normal);
+        if route.is_deterministic() {
+            return Err(RoleError::Unsupported(
+                "the planner needs a model: it turns the PRD into tasks with an LLM, and its model is `none`. \
+                 Set roles.planner.model in .llm-team.yml (or LLM_PLANNER_MODEL) to an Ollama model, e.g. qwen3:32b"
+                    .into(),
+            ));
+        }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -196,6 +203,7 @@ fn execute(
             Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
             Role::Reviewer => review(ctx, &rc, &forge, routing, event).await,
             Role::Integrator => integrate(&rc, &forge, routing, event).await,
+            Role::Planner => plan(ctx, &rc, &forge, routing, event).await,
             _ => develop(ctx, &rc, &forge, routing, event).await,
         }
     })
@@ -298,7 +306,37 @@ async fn integrate(
             }
         }
     };
+    // Narrowly: this run may merge its own integration PRs, and nothing else.
+    forge.permit_merges_from(crate::roles::integrator_merge::BRANCH_PREFIX);
     Ok(integrator_run::run(rc, &pr, || forge.planned()).await?)
+}
+
+/// The planner: the model side (built-in prompts when the checkout is a pull request's code).
+async fn plan(
+    ctx: &Context,
+    rc: &RoleContext<'_, Guarded<GitHub>>,
+    forge: &Guarded<GitHub>,
+    routing: &Routing,
+    event: Option<&Event>,
+) -> Result<RoleOutput, RoleError> {
+    let config = rc.config;
+    let on_pr = matches!(event.map(|e| &e.payload), Some(Payload::PullRequest(_)));
+    let prompt_dir = (!on_pr).then_some(ctx.repo_dir.as_path());
+    let models = super::models::connect(config, Role::Planner, routing.boost, prompt_dir)?
+        .ok_or_else(|| RoleError::Unsupported("the planner needs a model".into()))?;
+    let repo = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
+    let side = crate::roles::planner::ModelSide {
+        llm: models.llm.as_ref(),
+        route: models.route.clone(),
+        settings: &config.llm,
+        library: &models.library,
+        repo: &repo,
+    };
+    let mut out = crate::roles::planner::run(rc, &side, || forge.planned()).await?;
+    out.summary.push_str(&models.usage().0);
+    out.api_calls = Some(forge.inner().request_count());
+    out.llm_calls = models.ledger.records();
+    Ok(out)
 }
 
 /// The reviewer: the pull request from the event (or one API call), the model side, publishing.

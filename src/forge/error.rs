@@ -43,6 +43,9 @@ pub enum ForgeError {
         "cannot reach GitHub at {url}: {message}. Check GITHUB_API_URL and the runner's network"
     )]
     Unreachable { url: String, message: String },
+    /// This forge cannot do it (e.g. auto-merge needs GitHub's GraphQL API).
+    #[error("{what} is not supported by this forge")]
+    Unsupported { what: String },
     #[error("unexpected answer from GitHub to {what}: {message}")]
     Decode { what: String, message: String },
 }

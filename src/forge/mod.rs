@@ -32,6 +32,14 @@ pub trait Forge {
         method: MergeMethod,
         head_sha: &str,
     ) -> Result<String>;
+    /// Turns on auto-merge for the pull request, so GitHub merges it with `method` once its
+    /// required checks pass. Not every forge can (GitHub needs GraphQL): the default says so.
+    async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<()> {
+        let _ = method;
+        Err(ForgeError::Unsupported {
+            what: format!("enabling auto-merge on pull request #{number}"),
+        })
+    }
     async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>>;
     async fn pull_request_diff(&self, number: u64) -> Result<String>;
 

@@ -3,7 +3,7 @@
 //! and answered with placeholders, so a role runs its whole course and makes zero writes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -151,6 +151,9 @@ pub struct Guarded<F> {
     planned: Mutex<Vec<PlannedWrite>>,
     /// Branches a dry run "created" or "moved", so later reads in the same run see them.
     planned_branches: Mutex<HashMap<String, String>>,
+    /// Set once by the CLI for the integrator: merges are allowed only of pull requests from a
+    /// branch starting with this prefix into the default branch (its integration PRs).
+    merge_heads: OnceLock<String>,
 }
 
 impl<F: Forge> Guarded<F> {
@@ -160,6 +163,38 @@ impl<F: Forge> Guarded<F> {
             guard,
             planned: Mutex::new(Vec::new()),
             planned_branches: Mutex::new(HashMap::new()),
+            merge_heads: OnceLock::new(),
+        }
+    }
+
+    /// Lets this run merge (or auto-merge) exactly the pull requests whose head branch starts
+    /// with `head_prefix` and whose base is the default branch; every other merge stays refused.
+    /// Set once per run (a second call is ignored).
+    pub fn permit_merges_from(&self, head_prefix: &str) {
+        let _ = self.merge_heads.set(head_prefix.to_string());
+    }
+
+    /// Refuses a merge of `number` unless the guard allows merging or the pull request is one
+    /// of the permitted heads (read from the forge, not from the caller).
+    async fn check_merge(&self, number: u64) -> Result<()> {
+        if self.guard.allow_merge {
+            return Ok(());
+        }
+        let refuse = || -> crate::forge::ForgeError {
+            PolicyError::MergeNotAllowed {
+                number,
+                branch: self.guard.default_branch.clone(),
+            }
+            .into()
+        };
+        let Some(prefix) = self.merge_heads.get() else {
+            return Err(refuse());
+        };
+        let pr = self.inner.pull_request(number).await?;
+        if pr.head_ref.starts_with(prefix.as_str()) && pr.base_ref == self.guard.default_branch {
+            Ok(())
+        } else {
+            Err(refuse())
         }
     }
 
@@ -282,13 +317,7 @@ impl<F: Forge> Forge for Guarded<F> {
         method: MergeMethod,
         head_sha: &str,
     ) -> Result<String> {
-        if !self.guard.allow_merge {
-            return Err(PolicyError::MergeNotAllowed {
-                number,
-                branch: self.guard.default_branch.clone(),
-            }
-            .into());
-        }
+        self.check_merge(number).await?;
         if self.proceed(
             "merge pull request",
             format!("#{number}"),
@@ -299,6 +328,19 @@ impl<F: Forge> Forge for Guarded<F> {
                 .await
         } else {
             Ok(PLANNED_SHA.into())
+        }
+    }
+
+    async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<()> {
+        self.check_merge(number).await?;
+        if self.proceed(
+            "enable auto-merge on",
+            format!("#{number}"),
+            format!("{method:?}"),
+        ) {
+            self.inner.enable_auto_merge(number, method).await
+        } else {
+            Ok(())
         }
     }
 

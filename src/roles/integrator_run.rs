@@ -74,7 +74,7 @@ pub async fn run<F: Forge>(
     }
     task.set_status(target)
         .with_context(|| format!("setting {id} to {target}"))?;
-    let branch = format!("integrate/{id}");
+    let branch = format!("{}{id}", super::integrator_merge::BRANCH_PREFIX);
     let base = ctx
         .forge
         .branch(ctx.default_branch)
@@ -127,6 +127,18 @@ pub async fn run<F: Forge>(
             "Integration PR #{} {verb}: {}\n",
             integration.number, integration.html_url
         ));
+    }
+    if pr.merged {
+        // Only the merged → done flip; a closed PR's task waits for a person to look at it.
+        out.summary.push_str(
+            &super::integrator_merge::merge_if_allowed(
+                ctx.forge,
+                &task,
+                integration.number,
+                cfg.workflow.merge_strategy,
+            )
+            .await,
+        );
     }
     // What becomes eligible once this lands.
     let mut after: Vec<Task> = set.tasks.clone();

@@ -11,11 +11,14 @@
 //!   tasks directory of the base branch, the ids of task files on other branches when the caller
 //!   has read them, and every `T-NNNN` that appears in a ref name (open PR head branches and
 //!   remote branches, e.g. `plan/T-0007-T-0009`, `feature/T-0004-x`);
-//! * the planner names its branch after the minted range ([`plan_branch_name`]), so a second
-//!   planner running later sees the range in the branch list and mints above it;
-//! * two planners racing at the very same moment can still mint the same id; that duplicate is
-//!   never silent: `tasks validate` reports duplicate ids as errors once both branches merge.
+//! * the Planner role names its branch after the PRD it planned (`plan/<prd-hash>`, so a re-run
+//!   finds its own pull request and keeps its ids) and puts the minted range in the PR title;
+//!   [`plan_branch_name`] builds range-named branches for callers that want other planners to see
+//!   the range in the branch list;
+//! * two plans open at the same time can mint the same id; that duplicate is never silent:
+//!   `tasks validate` reports duplicate ids as errors once both branches merge.
 
+pub mod auto_policy;
 pub mod cli;
 pub mod diagnostic;
 pub mod estimate;
@@ -31,6 +34,7 @@ pub mod task;
 pub mod validate;
 pub mod yaml_text;
 
+pub use auto_policy::AutoPolicy;
 pub use diagnostic::{Diagnostic, Severity};
 pub use estimate::estimate_hours;
 pub use id::{TaskId, mint_ids, plan_branch_name};

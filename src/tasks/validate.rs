@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use super::auto_policy::AutoPolicy;
 use super::diagnostic::Diagnostic;
 use super::estimate::estimate_hours;
 use super::id::TaskId;
@@ -106,6 +107,15 @@ pub fn validate(tasks: &[Task], states: &[String]) -> Vec<Diagnostic> {
                 path,
                 t.line_of("type"),
                 format!("unknown type `{ty}`; use one of: {}", TASK_TYPES.join(", ")),
+            ));
+        }
+        if let AutoPolicy::Unknown(v) = AutoPolicy::parse(m.auto_policy.as_deref()) {
+            out.push(Diagnostic::warning(
+                path,
+                t.line_of("auto_policy"),
+                format!(
+                    "unknown auto_policy `{v}`, treated as review_required; use review_required or auto_merge"
+                ),
             ));
         }
         if let Some(e) = &m.estimate
