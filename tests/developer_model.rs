@@ -575,3 +575,35 @@ fn require_tests_asks_for_a_test_once() {
         "the checkout is restored"
     );
 }
+
+#[test]
+fn chain_review_reviews_the_new_pr_in_the_same_job() {
+    if !python() {
+        return;
+    }
+    let github = FakeGitHub::start();
+    let (_rt, ollama) = ollama();
+    ollama.script([ChatReply::text(&farewell_reply("Goodbye"))]);
+    let job = Job::new("  chain_review: true\n");
+    let mut c = job.command(&github, &ollama.base_url);
+    c.env("LLM_REVIEWER_MODEL", "none");
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, job.summary());
+    github.with(|s| {
+        assert_eq!(s.pulls.len(), 1);
+        let number = s.pulls[0].number;
+        let reviews: Vec<&String> = s
+            .comments
+            .iter()
+            .filter(|c| c.1 == number && c.2.contains("<!-- codex-orchestrator:reviewer -->"))
+            .map(|c| &c.2)
+            .collect();
+        assert_eq!(reviews.len(), 1, "one review comment on the new PR");
+    });
+    assert!(
+        job.summary().contains("reviewer (chained)"),
+        "{}",
+        job.summary()
+    );
+    assert!(output(&read_outputs(job.dir.path()), "verdict").is_some_and(|v| !v.is_empty()));
+}
