@@ -406,15 +406,30 @@ pub async fn run(
 }
 
 /// The current text of the files the session changed, fenced, for feedback messages.
+/// At most this many characters of changed files are repeated in one feedback message; beyond
+/// it only the paths are named (small contexts cannot hold more).
+const CURRENT_FILES_CHARS: usize = 24_000;
+
 fn current_files(state: &BTreeMap<String, String>, job: &Job) -> String {
     let mut out = String::new();
+    let mut not_repeated = Vec::new();
     for (path, text) in state {
         if (job.original)(path).as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if out.len() + text.len() > CURRENT_FILES_CHARS {
+            not_repeated.push(path.as_str());
             continue;
         }
         out.push_str(&format!("The file {path} as it is now:\n"));
         out.push_str(&untrusted_block(&format!("file {path}"), text));
         out.push_str("\n\n");
+    }
+    if !not_repeated.is_empty() {
+        out.push_str(&format!(
+            "(Too long to repeat here, with your edits applied: {}.)\n\n",
+            not_repeated.join(", ")
+        ));
     }
     out
 }
