@@ -5,11 +5,11 @@
 use super::Failure;
 use super::args::RunArgs;
 use super::context::Context;
+use super::forge::ForgeChoice;
 use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
-use crate::forge::Forge as _;
-use crate::forge::github::GitHub;
+use crate::forge::Forge;
 use crate::policy::Guarded;
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
@@ -168,7 +168,8 @@ fn decide(
     Ok(routing)
 }
 
-/// Runs one role on a single-threaded runtime, writing through the guarded GitHub forge.
+/// Runs one role on a single-threaded runtime, writing through the guarded forge (GitHub, or
+/// the local forge with `--forge local:DIR`).
 fn execute(
     role: Role,
     ctx: &Context,
@@ -184,33 +185,55 @@ fn execute(
         .build()
         .map_err(|e| RoleError::Failed(e.into()))?;
     runtime.block_on(async {
-        let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
-        let rc = RoleContext {
-            config,
-            repo_dir: &ctx.repo_dir,
-            runner: &ctx.runner,
-            forge: &forge,
-            default_branch: &default_branch,
-        };
-        match role {
-            Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
-            Role::Reviewer => review(ctx, &rc, &forge, routing, event).await,
-            Role::Integrator => integrate(&rc, &forge, routing, event).await,
-            _ => match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
-                developer_run::Outcome::Done(out) => Ok(out),
-                developer_run::Outcome::NeedsModel { task } => Err(RoleError::Unsupported(format!(
-                    "{task} needs the model-driven developer, which is not in this build yet (only the CI-setup task \
-                     runs, deterministically); leave the developer disabled or give it the CI-setup task"
-                ))),
-            },
+        match &ctx.forge {
+            ForgeChoice::GitHub => {
+                let (forge, default_branch) =
+                    super::forge::github(config, event, &ctx.runner).await?;
+                execute_on(role, ctx, config, routing, event, &forge, &default_branch).await
+            }
+            ForgeChoice::Local(dir) => {
+                let (forge, default_branch) = super::forge::local(config, dir)?;
+                execute_on(role, ctx, config, routing, event, &forge, &default_branch).await
+            }
         }
     })
 }
 
+/// Runs one role against `forge`, whichever forge it is.
+async fn execute_on<F: Forge>(
+    role: Role,
+    ctx: &Context,
+    config: &crate::config::Config,
+    routing: &Routing,
+    event: Option<&Event>,
+    forge: &Guarded<F>,
+    default_branch: &str,
+) -> Result<RoleOutput, RoleError> {
+    let rc = RoleContext {
+        config,
+        repo_dir: &ctx.repo_dir,
+        runner: &ctx.runner,
+        forge,
+        default_branch,
+    };
+    match role {
+        Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
+        Role::Reviewer => review(ctx, &rc, forge, routing, event).await,
+        Role::Integrator => integrate(&rc, forge, routing, event).await,
+        _ => match developer_run::run(&rc, routing.task.as_deref(), || forge.planned()).await? {
+            developer_run::Outcome::Done(out) => Ok(out),
+            developer_run::Outcome::NeedsModel { task } => Err(RoleError::Unsupported(format!(
+                "{task} needs the model-driven developer, which is not in this build yet (only the CI-setup task \
+                 runs, deterministically); leave the developer disabled or give it the CI-setup task"
+            ))),
+        },
+    }
+}
+
 /// The integrator: the closed pull request from the event (or one API call).
-async fn integrate(
-    rc: &RoleContext<'_, Guarded<GitHub>>,
-    forge: &Guarded<GitHub>,
+async fn integrate<F: Forge>(
+    rc: &RoleContext<'_, Guarded<F>>,
+    forge: &Guarded<F>,
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -253,10 +276,10 @@ async fn integrate(
 }
 
 /// The reviewer: the pull request from the event (or one API call), the model side, publishing.
-async fn review(
+async fn review<F: Forge>(
     ctx: &Context,
-    rc: &RoleContext<'_, Guarded<GitHub>>,
-    forge: &Guarded<GitHub>,
+    rc: &RoleContext<'_, Guarded<F>>,
+    forge: &Guarded<F>,
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -314,7 +337,7 @@ async fn review(
     out.planned = forge.planned();
     out.summary
         .push_str(&crate::roles::context::planned_markdown(&out.planned));
-    out.api_calls = Some(forge.inner().request_count());
+    out.api_calls = forge.api_requests();
     out.llm_calls = models
         .as_ref()
         .map(|m| m.ledger.records())
