@@ -349,7 +349,7 @@ impl Forge for LocalForge {
                 format!("its head branch {} was deleted", pr.head_ref),
             )
         })?;
-        if head.to_string() != head_sha {
+        if ObjectId::from_hex(head_sha.as_bytes()).ok() != Some(head) {
             // GitHub answers 409 here: the caller must re-read what it is merging.
             return Err(not_mergeable(
                 number,
@@ -531,7 +531,7 @@ impl Forge for LocalForge {
         if current == new {
             return Ok(());
         }
-        if current.to_string() != expected {
+        if ObjectId::from_hex(expected.as_bytes()).ok() != Some(current) {
             return Err(ForgeError::BranchMoved {
                 branch: name.to_string(),
                 expected: expected.to_string(),
