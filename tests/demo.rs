@@ -33,9 +33,16 @@ fn bare_git(forge: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// The demo with settings from the shell that must not leak into its sandbox: observe mode and a
+/// reviewer model with no server behind it.
 fn demo(tmp: &Path, forge: &Path) -> support::Run {
     let mut c = cmd(tmp);
-    c.env("PATH", "").arg("demo").arg("--dir").arg(forge);
+    c.env("PATH", "")
+        .env("CODEX_MODE", "observe")
+        .env("LLM_REVIEWER_MODEL", "qwen3:32b")
+        .arg("demo")
+        .arg("--dir")
+        .arg(forge);
     run(&mut c)
 }
 

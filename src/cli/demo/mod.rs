@@ -141,6 +141,19 @@ impl Demo {
         })
     }
 
+    /// The global flags for a step: this forge, its own checkout and configuration, and real
+    /// writes (the demo writes only inside its directory, so `--mode`/`--dry-run` do not apply).
+    fn sandbox(&self) -> Global {
+        Global {
+            forge: Some(ForgeChoice::Local(self.dir.clone())),
+            repo_dir: None,
+            config: None,
+            mode: Some(crate::config::Mode::Pr),
+            dry_run: false,
+            ..self.global.clone()
+        }
+    }
+
     fn forge(&self) -> anyhow::Result<LocalForge> {
         Ok(LocalForge::open(&self.dir)?)
     }
@@ -187,11 +200,7 @@ impl Demo {
     /// Runs `role` exactly as `codex-orchestrator --forge local:DIR run --role ROLE` does.
     fn role(&mut self, role: &str, pr: Option<u64>) -> anyhow::Result<()> {
         let n = self.step + 1;
-        let mut global = self.global.clone();
-        global.forge = Some(ForgeChoice::Local(self.dir.clone()));
-        global.repo_dir = None;
-        global.config = None;
-        let global = forge::local_checkout(&global)?;
+        let global = forge::local_checkout(&self.sandbox())?;
         let checkout = global.repo_dir.clone().unwrap_or_default();
         let mut ctx = Context::load(&global)?;
         let base = |name: &str| self.logs.join(format!("{n}-{role}.{name}"));
@@ -201,8 +210,19 @@ impl Demo {
             output_file: Some(base("outputs")),
             summary_file: Some(base("summary.md")),
         };
-        if let (Some(m), "reviewer") = (&self.model, role) {
-            ctx.effective.config.roles.reviewer.model = Some(m.clone());
+        // What the probe found wins over the environment (LLM_*_MODEL), so the transcript's
+        // "no model" is true and a model that is not there cannot fail the run.
+        let roles = &mut ctx.effective.config.roles;
+        for r in [
+            &mut roles.planner,
+            &mut roles.taskmaster,
+            &mut roles.developer,
+            &mut roles.reviewer,
+        ] {
+            r.model = Some(crate::llm::NO_MODEL.to_string());
+        }
+        if let Some(m) = &self.model {
+            roles.reviewer.model = Some(m.clone());
         }
         let mut args = RunArgs::for_role(role);
         args.pr = pr;
@@ -333,12 +353,7 @@ impl Demo {
     /// The demo plays the human who reviews and clicks merge, through the same guard the roles use.
     fn merge(&mut self, number: u64) -> anyhow::Result<()> {
         let clock = Instant::now();
-        let global = forge::local_checkout(&Global {
-            forge: Some(ForgeChoice::Local(self.dir.clone())),
-            repo_dir: None,
-            config: None,
-            ..self.global.clone()
-        })?;
+        let global = forge::local_checkout(&self.sandbox())?;
         let ctx = Context::load(&global)?;
         let config = &ctx.effective.config;
         let inner = self.forge()?;

@@ -343,6 +343,12 @@ impl Forge for LocalForge {
         if pr.state == PrState::Closed {
             return Err(not_mergeable(number, "it is closed; reopen it first"));
         }
+        if pr.draft {
+            return Err(not_mergeable(
+                number,
+                "it is still a draft; mark it ready for review first",
+            ));
+        }
         let head = self.store.branch(&pr.head_ref)?.ok_or_else(|| {
             not_mergeable(
                 number,
