@@ -206,3 +206,33 @@ fn an_unknown_auto_policy_is_not_a_merge() {
         read_summary(dir.path()).contains("`auto_policy: whenever`, which is not a known value")
     );
 }
+
+#[test]
+fn the_teams_own_bookkeeping_prs_deliver_no_task() {
+    // The merged seed PR names T-0004 in its title, but it only created the task file.
+    for head in [
+        "taskmaster/seed-T-0001",
+        "plan/0123456789",
+        "integrate/T-0004",
+    ] {
+        let (fake, dir) = setup(&TASK.replace("in_review", "queued"));
+        let event = json!({
+            "action": "closed", "number": 7,
+            "pull_request": {"number": 7, "title": "Seed T-0004: Add a greeting", "body": "Task: T-0004", "merged": true, "state": "closed",
+                             "head": {"ref": head, "sha": "a".repeat(40)},
+                             "base": {"ref": "main", "sha": "b".repeat(40)}},
+            "repository": {"full_name": "octo/app", "default_branch": "main"}
+        });
+        std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+        let mut c = runner_cmd(dir.path(), "pull_request");
+        with_fake_github(&mut c, &fake.url);
+        let r = run(&mut c);
+        assert_eq!(r.code, 0, "{head}: {}", r.stderr);
+        assert!(fake.writes().is_empty(), "{head}: {:?}", fake.writes());
+        assert!(
+            read_summary(dir.path()).contains("bookkeeping branches"),
+            "{head}: {}",
+            read_summary(dir.path())
+        );
+    }
+}

@@ -49,6 +49,10 @@ pub struct Global {
     /// More log output on stderr (-v, -vv)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
+    /// Where pull requests, branches and comments live: `github` (the API) or `local:DIR` (a
+    /// local forge made by `forge init` or `demo`; no network) [default: github]
+    #[arg(long, global = true, env = "CODEX_FORGE", value_name = "FORGE")]
+    pub forge: Option<super::forge::ForgeChoice>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +88,29 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage a local forge (a directory standing in for GitHub: bare repository + JSON records)
+    #[command(subcommand)]
+    Forge(ForgeCommand),
+    /// The whole loop offline in a few seconds: a sample repository in a local forge, then
+    /// taskmaster → developer → reviewer → merge → integrator → merge, with a transcript
+    Demo {
+        /// The local forge to create [default: a new folder under the system temp dir]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForgeCommand {
+    /// Create a local forge in DIR holding a repository's history (its HEAD branch), or a
+    /// plain folder's files as a first commit
+    Init {
+        /// `local:DIR`: the new forge's directory (must not exist or be empty)
+        target: super::forge::ForgeChoice,
+        /// The repository (or folder) to import
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

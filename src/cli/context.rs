@@ -16,6 +16,8 @@ pub struct Context {
     pub effective: Effective,
     pub runner: Runner,
     pub json: bool,
+    /// Where the roles write: GitHub, or a local forge directory.
+    pub forge: super::forge::ForgeChoice,
 }
 
 /// `--repo-dir`, else `$GITHUB_WORKSPACE`, else the current directory.
@@ -72,6 +74,7 @@ impl Context {
             effective,
             runner,
             json: global.json,
+            forge: global.forge.clone().unwrap_or_default(),
         })
     }
 }

@@ -1,6 +1,8 @@
 //! Builds the forge a role writes through: GitHub (repository from `GITHUB_REPOSITORY` or the
-//! event, token from the environment or a GitHub App), wrapped in the policy guard that knows
-//! the repository's real default branch.
+//! event, token from the environment or a GitHub App) or a local forge directory (`--forge
+//! local:DIR`), wrapped in the policy guard that knows the repository's real default branch.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -10,6 +12,7 @@ use crate::event::Event;
 use crate::forge::github::GitHub;
 use crate::forge::github::auth::resolve_token;
 use crate::forge::github::client::Settings;
+use crate::forge::local::LocalForge;
 use crate::forge::{Forge, RepoId};
 use crate::policy::{Guard, Guarded};
 
@@ -45,11 +48,72 @@ pub async fn github(
                 .default_branch
         }
     };
-    let mut guard = Guard::new(config, &default_branch)
+    Ok((
+        Guarded::new(gh, guard(config, &default_branch)?),
+        default_branch,
+    ))
+}
+
+/// The policy guard for `default_branch`, the same for every forge.
+pub fn guard(config: &Config, default_branch: &str) -> anyhow::Result<Guard> {
+    let mut guard = Guard::new(config, default_branch)
         .context("compiling the protected path and branch patterns")?;
     if config.developer.allow_workflow_setup {
         // The one exception to protected paths: the CI-setup task's workflow, by explicit opt-in.
         guard = guard.allow_paths(&[crate::roles::ci_setup::WORKFLOW_PATH]);
     }
-    Ok((Guarded::new(gh, guard), default_branch))
+    Ok(guard)
+}
+
+/// Which forge the roles write to (`--forge`, `CODEX_FORGE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ForgeChoice {
+    #[default]
+    GitHub,
+    /// A local forge directory.
+    Local(PathBuf),
+}
+
+impl std::str::FromStr for ForgeChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("github") {
+            return Ok(ForgeChoice::GitHub);
+        }
+        match s.strip_prefix("local:") {
+            Some(dir) if !dir.trim().is_empty() => Ok(ForgeChoice::Local(PathBuf::from(dir))),
+            _ => Err(format!(
+                "expected `github` or `local:DIR` (a directory made by `forge init` or `demo`), got {s:?}"
+            )),
+        }
+    }
+}
+
+/// The guarded local forge in `dir` and its default branch.
+pub fn local(config: &Config, dir: &Path) -> anyhow::Result<(Guarded<LocalForge>, String)> {
+    let forge = LocalForge::open(dir)?;
+    let default_branch = match &config.project.default_branch {
+        Some(b) => b.clone(),
+        None => forge.default_branch()?,
+    };
+    Ok((
+        Guarded::new(forge, guard(config, &default_branch)?),
+        default_branch,
+    ))
+}
+
+/// With a local forge and no `--repo-dir`, the roles read a snapshot of the forge's default
+/// branch (see `forge::local::checkout`): the checkout `actions/checkout` would give them.
+pub fn local_checkout(global: &super::args::Global) -> anyhow::Result<super::args::Global> {
+    let mut global = global.clone();
+    if let (Some(ForgeChoice::Local(dir)), None) = (&global.forge, &global.repo_dir) {
+        let forge = LocalForge::open(dir)?;
+        let branch = forge.default_branch()?;
+        global.repo_dir = Some(forge.snapshot(&branch).with_context(|| {
+            format!("checking out {branch} of the local forge {}", dir.display())
+        })?);
+    }
+    Ok(global)
 }

@@ -4,7 +4,9 @@
 pub mod args;
 pub mod config_cmd;
 pub mod context;
+pub mod demo;
 pub mod forge;
+pub mod forge_cmd;
 pub mod models;
 pub mod review_cmd;
 pub mod route_cmd;
@@ -65,7 +67,14 @@ fn drop_empty_codex_vars() {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8, Failure> {
-    let ctx = Context::load(&cli.global).map_err(Failure::usage)?;
+    // These two make a forge rather than read a repository: no configuration to load first.
+    match &cli.command {
+        Command::Forge(cmd) => return forge_cmd::run(cmd, cli.global.json),
+        Command::Demo { dir } => return demo::run(&cli.global, dir.as_deref()),
+        _ => {}
+    }
+    let global = forge::local_checkout(&cli.global).map_err(Failure::usage)?;
+    let ctx = Context::load(&global).map_err(Failure::usage)?;
     tracing::debug!(file = ?ctx.effective.file, "configuration loaded");
     match &cli.command {
         Command::Run(args) => run_cmd::run(&ctx, args),
@@ -86,6 +95,8 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
             run_cmd::run(&ctx, &run)
         }
         Command::Plan => run_cmd::run(&ctx, &args::RunArgs::for_role("planner")),
+        Command::Forge(cmd) => forge_cmd::run(cmd, ctx.json),
+        Command::Demo { dir } => demo::run(&cli.global, dir.as_deref()),
     }
 }
 

@@ -5,11 +5,11 @@
 use super::Failure;
 use super::args::RunArgs;
 use super::context::Context;
+use super::forge::ForgeChoice;
 use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
-use crate::forge::Forge as _;
-use crate::forge::github::GitHub;
+use crate::forge::Forge;
 use crate::policy::Guarded;
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::context::{RoleContext, RoleOutput};
@@ -168,7 +168,8 @@ fn decide(
     Ok(routing)
 }
 
-/// Runs one role on a single-threaded runtime, writing through the guarded GitHub forge.
+/// Runs one role on a single-threaded runtime, writing through the guarded forge (GitHub, or
+/// the local forge with `--forge local:DIR`).
 fn execute(
     role: Role,
     ctx: &Context,
@@ -191,30 +192,52 @@ fn execute(
         .build()
         .map_err(|e| RoleError::Failed(e.into()))?;
     runtime.block_on(async {
-        let (forge, default_branch) = super::forge::github(config, event, &ctx.runner).await?;
-        let rc = RoleContext {
-            config,
-            repo_dir: &ctx.repo_dir,
-            runner: &ctx.runner,
-            forge: &forge,
-            default_branch: &default_branch,
-        };
-        match role {
-            Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
-            Role::Reviewer => review(ctx, &rc, &forge, routing, event).await,
-            Role::Integrator => integrate(&rc, &forge, routing, event).await,
-            Role::Planner => plan(ctx, &rc, &forge, routing, event).await,
-            _ => develop(ctx, &rc, &forge, routing, event).await,
+        match &ctx.forge {
+            ForgeChoice::GitHub => {
+                let (forge, default_branch) =
+                    super::forge::github(config, event, &ctx.runner).await?;
+                execute_on(role, ctx, config, routing, event, &forge, &default_branch).await
+            }
+            ForgeChoice::Local(dir) => {
+                let (forge, default_branch) = super::forge::local(config, dir)?;
+                execute_on(role, ctx, config, routing, event, &forge, &default_branch).await
+            }
         }
     })
 }
 
+/// Runs one role against `forge`, whichever forge it is.
+async fn execute_on<F: Forge>(
+    role: Role,
+    ctx: &Context,
+    config: &crate::config::Config,
+    routing: &Routing,
+    event: Option<&Event>,
+    forge: &Guarded<F>,
+    default_branch: &str,
+) -> Result<RoleOutput, RoleError> {
+    let rc = RoleContext {
+        config,
+        repo_dir: &ctx.repo_dir,
+        runner: &ctx.runner,
+        forge,
+        default_branch,
+    };
+    match role {
+        Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
+        Role::Reviewer => review(ctx, &rc, forge, routing, event).await,
+        Role::Integrator => integrate(&rc, forge, routing, event).await,
+        Role::Planner => plan(ctx, &rc, forge, routing, event).await,
+        _ => develop(ctx, &rc, forge, routing, event).await,
+    }
+}
+
 /// The developer: the model (unless `none`), then the role; with `developer.chain_review`, the
 /// reviewer runs on the new pull request in the same job.
-async fn develop(
+async fn develop<F: Forge>(
     ctx: &Context,
-    rc: &RoleContext<'_, Guarded<GitHub>>,
-    forge: &Guarded<GitHub>,
+    rc: &RoleContext<'_, Guarded<F>>,
+    forge: &Guarded<F>,
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -265,9 +288,9 @@ async fn develop(
 }
 
 /// The integrator: the closed pull request from the event (or one API call).
-async fn integrate(
-    rc: &RoleContext<'_, Guarded<GitHub>>,
-    forge: &Guarded<GitHub>,
+async fn integrate<F: Forge>(
+    rc: &RoleContext<'_, Guarded<F>>,
+    forge: &Guarded<F>,
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -312,10 +335,10 @@ async fn integrate(
 }
 
 /// The planner: the model side (built-in prompts when the checkout is a pull request's code).
-async fn plan(
+async fn plan<F: Forge>(
     ctx: &Context,
-    rc: &RoleContext<'_, Guarded<GitHub>>,
-    forge: &Guarded<GitHub>,
+    rc: &RoleContext<'_, Guarded<F>>,
+    forge: &Guarded<F>,
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -334,16 +357,16 @@ async fn plan(
     };
     let mut out = crate::roles::planner::run(rc, &side, || forge.planned()).await?;
     out.summary.push_str(&models.usage().0);
-    out.api_calls = Some(forge.inner().request_count());
+    out.api_calls = forge.api_requests();
     out.llm_calls = models.ledger.records();
     Ok(out)
 }
 
 /// The reviewer: the pull request from the event (or one API call), the model side, publishing.
-async fn review(
+async fn review<F: Forge>(
     ctx: &Context,
-    rc: &RoleContext<'_, Guarded<GitHub>>,
-    forge: &Guarded<GitHub>,
+    rc: &RoleContext<'_, Guarded<F>>,
+    forge: &Guarded<F>,
     routing: &Routing,
     event: Option<&Event>,
 ) -> Result<RoleOutput, RoleError> {
@@ -401,7 +424,7 @@ async fn review(
     out.planned = forge.planned();
     out.summary
         .push_str(&crate::roles::context::planned_markdown(&out.planned));
-    out.api_calls = Some(forge.inner().request_count());
+    out.api_calls = forge.api_requests();
     out.llm_calls = models
         .as_ref()
         .map(|m| m.ledger.records())

@@ -48,6 +48,13 @@ pub enum ForgeError {
     Unsupported { what: String },
     #[error("unexpected answer from GitHub to {what}: {message}")]
     Decode { what: String, message: String },
+    /// The pull request cannot be merged as asked (closed, head moved since it was read, a
+    /// conflict): re-read it, and update the branch when the reason is a conflict.
+    #[error("pull request #{number} cannot be merged: {reason}")]
+    NotMergeable { number: u64, reason: String },
+    /// The local forge's directory or repository failed (the message names the file or object).
+    #[error("local forge: {message}")]
+    Local { message: String },
 }
 
 impl ForgeError {

@@ -1,9 +1,11 @@
 //! The forge port: everything the roles write to or read from GitHub goes through the `Forge`
-//! trait, so roles never see HTTP and tests swap in a fake. `github/` implements it with octocrab;
+//! trait, so roles never see HTTP and tests swap in a fake. `github/` implements it with octocrab,
+//! `local/` with a bare git repository and JSON records in a directory (no network);
 //! `policy::Guarded` wraps any forge so every write is checked first.
 
 pub mod error;
 pub mod github;
+pub mod local;
 pub mod types;
 pub mod upsert;
 
@@ -69,6 +71,11 @@ pub trait Forge {
     /// forge accepts). Callers ask before building anything for the branch.
     fn check_branch_write(&self, _branch: &str) -> Result<()> {
         Ok(())
+    }
+    /// API requests made so far (retries included), for forges that count a budget; `None` for
+    /// forges that have none (the local forge).
+    fn api_requests(&self) -> Option<u64> {
+        None
     }
     /// Starts a `workflow_dispatch` run (events from GITHUB_TOKEN start no other workflows).
     async fn dispatch_workflow(

@@ -465,6 +465,10 @@ impl<F: Forge> Forge for Guarded<F> {
         Ok(self.guard.check_branch(branch)?)
     }
 
+    fn api_requests(&self) -> Option<u64> {
+        self.inner.api_requests()
+    }
+
     async fn dispatch_workflow(
         &self,
         workflow: &str,

@@ -28,6 +28,24 @@ pub async fn run<F: Forge>(
     planned: impl Fn() -> Vec<crate::policy::PlannedWrite>,
 ) -> anyhow::Result<RoleOutput> {
     let cfg = ctx.config;
+    // The team's own bookkeeping PRs (the seed task, plans, integration flips) name tasks they
+    // create or update; merging them delivers no task.
+    let bookkeeping = [
+        super::taskmaster::SEED_BRANCH,
+        super::planner::run::BRANCH_PREFIX,
+        super::integrator_merge::BRANCH_PREFIX,
+    ];
+    if let Some(kind) = bookkeeping.iter().find(|p| pr.head_ref.starts_with(*p)) {
+        return Ok(RoleOutput {
+            pr_number: Some(pr.number),
+            summary: format!(
+                "PR #{} comes from `{}`, one of the team's own bookkeeping branches (`{kind}`): it creates or \
+                 updates task files and delivers no task, so no status changes.\n",
+                pr.number, pr.head_ref
+            ),
+            ..RoleOutput::default()
+        });
+    }
     let Some(id) = linked_task(&pr.head_ref, &pr.title, &pr.body) else {
         return Ok(RoleOutput {
             pr_number: Some(pr.number),

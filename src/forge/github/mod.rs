@@ -75,6 +75,10 @@ impl GitHub {
 }
 
 impl Forge for GitHub {
+    fn api_requests(&self) -> Option<u64> {
+        Some(self.request_count())
+    }
+
     async fn repository(&self) -> Result<RepoInfo> {
         Ok(self.client.get::<wire::Repo>(&self.path("")).await?.into())
     }
