@@ -94,6 +94,8 @@ fn shellcheck_reports_nothing_in_the_scripts() {
             "scripts/resolve-binary.sh",
             "scripts/run.sh",
             ".ci/actions.sh",
+            "benches/demo.sh",
+            "benches/startup.sh",
         ]));
     assert_eq!(code, 0, "shellcheck findings:\n{out}{err}");
 }
