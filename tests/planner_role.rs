@@ -2,7 +2,8 @@
 //! runs it; a scripted model reply in a ```json fence with a cycle, duplicates of existing tasks,
 //! a task too large and an unknown dependency → exactly one planning PR whose task files parse
 //! and validate with the tasks engine, the skipped items explained in its body; a re-run changes
-//! nothing and opens no second PR; model `none` → exit 2 with the reason; a dry run writes nothing.
+//! nothing and opens no second PR; model `none` → exit 2 with the reason; a dry run writes nothing;
+//! a task estimated above a day is split by a second model call.
 
 #[path = "support/fake_ollama.rs"]
 mod fake_ollama;
@@ -53,6 +54,8 @@ fn reply() -> String {
     )
 }
 
+const NO_SPLIT: &str = "{\"tasks\": []}";
+
 fn ollama() -> (tokio::runtime::Runtime, FakeOllama) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -97,7 +100,8 @@ fn push(
 fn a_prd_push_opens_one_planning_pr_with_valid_tasks_and_explains_what_was_skipped() {
     let (github, dir) = setup();
     let (_rt, model) = ollama();
-    model.script([ChatReply::text(&reply())]);
+    // The 3-day task goes back to the model once to be split; an empty split leaves it skipped.
+    model.script([ChatReply::text(&reply()), ChatReply::text(NO_SPLIT)]);
     let main_before = github.with(|s| s.refs["main"].clone());
 
     let r = push(dir.path(), &github, &model, &[]);
@@ -190,7 +194,16 @@ fn a_prd_push_opens_one_planning_pr_with_valid_tasks_and_explains_what_was_skipp
 
     // The model got the schema as `format` and the PRD fenced as untrusted.
     let requests = model.chat_requests();
-    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests.len(),
+        2,
+        "one call for the PRD, one to split the 3-day task"
+    );
+    let split_prompt = requests[1]["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        split_prompt.contains("Rewrite the backend") && split_prompt.contains("Split it"),
+        "{split_prompt}"
+    );
     let format = &requests[0]["format"];
     assert_eq!(
         format["properties"]["tasks"]["items"]["properties"]["priority"]["enum"],
@@ -217,7 +230,7 @@ fn a_prd_push_opens_one_planning_pr_with_valid_tasks_and_explains_what_was_skipp
 
     // The same PRD again (same answer): still one PR, and nothing written.
     let writes = github.writes().len();
-    model.script([ChatReply::text(&reply())]);
+    model.script([ChatReply::text(&reply()), ChatReply::text(NO_SPLIT)]);
     let r = push(dir.path(), &github, &model, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
@@ -315,4 +328,62 @@ fn a_dry_run_prints_the_files_and_writes_nothing() {
         "{summary}"
     );
     assert_eq!(output(&read_outputs(dir.path()), "pr-number"), Some(""));
+}
+
+#[test]
+fn a_task_estimated_above_a_day_is_split_by_the_model() {
+    let (github, dir) = setup();
+    let (_rt, model) = ollama();
+    let first = json!({"tasks": [
+        {"title": "Build the catalogue", "type": "feature", "priority": "P1", "depends_on": [],
+         "acceptance": ["products are listed", "a product has a page"], "files": [], "estimate": "2d"},
+        {"title": "Add search", "type": "feature", "priority": "P2", "depends_on": ["Build the catalogue"],
+         "acceptance": ["search finds products by name"], "files": [], "estimate": "4h"}
+    ]});
+    let split = json!({"tasks": [
+        {"title": "List products", "type": "feature", "priority": "P1", "depends_on": [],
+         "acceptance": ["products are listed"], "files": [], "estimate": "1d"},
+        {"title": "Product page", "type": "feature", "priority": "P1", "depends_on": ["List products"],
+         "acceptance": ["a product has a page"], "files": [], "estimate": "6h"}
+    ]});
+    model.script([
+        ChatReply::text(&first.to_string()),
+        ChatReply::text(&split.to_string()),
+    ]);
+    let r = push(dir.path(), &github, &model, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, read_summary(dir.path()));
+    let (body, titles) = github.with(|s| {
+        let pr = &s.pulls[0];
+        let files = s.files_at(&s.refs[&pr.head]);
+        let titles: Vec<(String, String)> = files
+            .keys()
+            .filter(|p| {
+                p.starts_with("tasks/T-000") && !p.contains("T-0001") && !p.contains("T-0002")
+            })
+            .map(|p| (p.clone(), s.file(&pr.head, p).unwrap()))
+            .collect();
+        (pr.body.clone(), titles)
+    });
+    assert!(body.contains("Build the catalogue → 2 tasks"), "{body}");
+    let names: Vec<&str> = titles.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "tasks/T-0003-list-products.md",
+            "tasks/T-0004-product-page.md",
+            "tasks/T-0005-add-search.md"
+        ]
+    );
+    let set = tasks::load_from_memory(
+        titles
+            .iter()
+            .map(|(p, t)| (p.clone(), t.as_bytes().to_vec())),
+        &tasks::default_states(),
+    );
+    assert_eq!(set.get("T-0004").unwrap().meta().depends_on, ["T-0003"]);
+    assert_eq!(
+        set.get("T-0005").unwrap().meta().depends_on,
+        ["T-0003", "T-0004"],
+        "what depended on the big task depends on all its parts"
+    );
 }

@@ -75,8 +75,16 @@ fn range(plan: &Plan) -> String {
 }
 
 /// The added and skipped lists, for the PR body and the summary.
-fn lists(plan: &Plan, unplanned: &[String]) -> String {
+fn lists(plan: &Plan, proposals: &model::Proposals) -> String {
+    let unplanned = &proposals.unplanned;
     let mut md = String::new();
+    if !proposals.split.is_empty() {
+        md.push_str("**Split** (estimated above one day, so the model split them):\n\n");
+        for (title, n) in &proposals.split {
+            md.push_str(&format!("- {} → {n} tasks\n", inert(title)));
+        }
+        md.push('\n');
+    }
     if !plan.added.is_empty() {
         md.push_str("**Added**\n\n| Task | Title | File | From |\n|---|---|---|---|\n");
         for t in &plan.added {
@@ -197,7 +205,7 @@ pub async fn run<F: Forge>(
         plan.added.len(),
         plan.skipped.len()
     );
-    out.summary.push_str(&lists(&plan, &proposals.unplanned));
+    out.summary.push_str(&lists(&plan, &proposals));
     if template.is_some() && plan.added.iter().any(|t| !t.from_template) {
         out.summary.push_str(&format!(
             "`{}/_template.md` could not be used for every file (no front matter, or the result did not read \
@@ -258,7 +266,7 @@ pub async fn run<F: Forge>(
         "The planner read `{prd_path}` and proposes {} task(s). Review them like code: merge to queue them, \
          edit the files on this branch, or close the pull request to drop the plan.\n\n{}{MARKER} files={} -->\n",
         plan.added.len(),
-        lists(&plan, &proposals.unplanned),
+        lists(&plan, &proposals),
         files.join(",")
     );
     let request = NewPullRequest {
