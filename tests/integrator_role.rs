@@ -180,6 +180,9 @@ fn a_repository_that_refuses_the_merge_gets_a_clear_line_not_a_failed_run() {
     let task = TASK.replace("auto_policy: review_required", "auto_policy: auto");
     let (fake, dir) = setup(&task);
     fake.fault("PUT", "/merge", FaultKind::Status(405), 1);
+    fake.with(|s| {
+        s.graphql_error = Some("Pull request Auto merge is not allowed for this repository".into())
+    });
     let r = closed(dir.path(), &fake, true);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(merges(&fake).len(), 1, "one attempt");
@@ -193,6 +196,31 @@ fn a_repository_that_refuses_the_merge_gets_a_clear_line_not_a_failed_run() {
         "{summary}"
     );
     assert!(summary.contains("auto-merge is not available"), "{summary}");
+    assert!(
+        summary.contains("Auto merge is not allowed"),
+        "GitHub's reason: {summary}"
+    );
+}
+
+#[test]
+fn a_merge_waiting_for_checks_turns_on_auto_merge() {
+    let task = TASK.replace("auto_policy: review_required", "auto_policy: auto_merge");
+    let (fake, dir) = setup(&task);
+    // What GitHub answers while required checks are pending.
+    fake.fault("PUT", "/merge", FaultKind::Status(405), 1);
+    let r = closed(dir.path(), &fake, true);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let n = fake.with(|s| s.pulls[0].number);
+    assert_eq!(
+        fake.with(|s| s.auto_merges.clone()),
+        [(n, "SQUASH".to_string())]
+    );
+    assert!(
+        fake.with(|s| s.pulls[0].open),
+        "GitHub merges it later, not now"
+    );
+    let summary = read_summary(dir.path());
+    assert!(summary.contains("auto-merge (`squash`) is on"), "{summary}");
 }
 
 #[test]

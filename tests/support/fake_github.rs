@@ -159,6 +159,10 @@ pub struct State {
     pub review_comments: Vec<(u64, String, u64, String)>,
     pub reviews: Vec<Value>,
     pub dispatches: Vec<Value>,
+    /// GraphQL enablePullRequestAutoMerge calls: (PR number, merge method).
+    pub auto_merges: Vec<(u64, String)>,
+    /// When set, GraphQL answers with this error (HTTP 200 and an `errors` list, as GitHub does).
+    pub graphql_error: Option<String>,
     pub log: Vec<Logged>,
     pub faults: Vec<Fault>,
     next: u64,
@@ -241,7 +245,7 @@ impl State {
         let repo = json!({"full_name": format!("{}/{}", self.owner, self.repo), "name": self.repo});
         json!({
             "url": format!("https://api.github.com/repos/{}/{}/pulls/{}", self.owner, self.repo, p.number),
-            "id": p.number + 1000, "node_id": "PR_x", "number": p.number,
+            "id": p.number + 1000, "node_id": format!("PR_kw{}", p.number), "number": p.number,
             "html_url": format!("https://github.com/{}/{}/pull/{}", self.owner, self.repo, p.number),
             "state": if p.open { "open" } else { "closed" }, "locked": false,
             "title": p.title, "body": if p.body.is_empty() { Value::Null } else { json!(p.body) },
@@ -523,6 +527,10 @@ fn route(
     headers: &HeaderMap,
     body: &Value,
 ) -> Response {
+    // GitHub's GraphQL endpoint (not part of the REST description): only the auto-merge mutation.
+    if method == Method::POST && path == "/graphql" {
+        return graphql(st, body);
+    }
     let prefix = format!("/repos/{}/{}", st.owner, st.repo);
     let Some(rest) = path.strip_prefix(&prefix) else {
         return not_found();
@@ -902,5 +910,48 @@ fn route(
             StatusCode::NO_CONTENT.into_response()
         }
         _ => not_found(),
+    }
+}
+
+fn graphql(st: &mut State, body: &Value) -> Response {
+    let query = body["query"].as_str().unwrap_or("");
+    if !query.contains("enablePullRequestAutoMerge") {
+        return reply(
+            200,
+            json!({"errors": [{"message": "this fake knows only enablePullRequestAutoMerge"}]}),
+        );
+    }
+    if let Some(message) = st.graphql_error.clone() {
+        return reply(
+            200,
+            json!({"data": {"enablePullRequestAutoMerge": null}, "errors": [{"type": "UNPROCESSABLE", "message": message}]}),
+        );
+    }
+    let id = body["variables"]["id"].as_str().unwrap_or("");
+    let method = body["variables"]["method"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let pull = id
+        .strip_prefix("PR_kw")
+        .and_then(|n| n.parse::<u64>().ok())
+        .and_then(|n| {
+            st.pulls
+                .iter()
+                .find(|p| p.number == n && p.open)
+                .map(|p| p.number)
+        });
+    match pull {
+        Some(n) if ["MERGE", "SQUASH", "REBASE"].contains(&method.as_str()) => {
+            st.auto_merges.push((n, method));
+            reply(
+                200,
+                json!({"data": {"enablePullRequestAutoMerge": {"pullRequest": {"number": n}}}}),
+            )
+        }
+        _ => reply(
+            200,
+            json!({"data": null, "errors": [{"type": "NOT_FOUND", "message": format!("Could not resolve to a node with the global id of '{id}'")}]}),
+        ),
     }
 }

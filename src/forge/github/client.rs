@@ -179,6 +179,18 @@ impl Client {
 
     /// Sends a request, waiting out rate limits. Reads are retried on 5xx and timeouts; a write
     /// that got no clear answer is `Ambiguous`, for the caller to look before retrying.
+    /// GitHub's GraphQL endpoint for this API (`https://api.github.com/graphql`). `None` on GitHub
+    /// Enterprise Server (`…/api/v3`), whose `/api/graphql` lies outside the REST base path
+    /// octocrab prepends to every request.
+    pub fn graphql_path(&self) -> Option<&'static str> {
+        (!self
+            .settings
+            .api_url
+            .trim_end_matches('/')
+            .ends_with("/api/v3"))
+        .then_some("/graphql")
+    }
+
     pub async fn send(
         &self,
         method: Method,

@@ -416,6 +416,53 @@ impl Forge for GitHub {
         self.git_object("commits", &body).await
     }
 
+    async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<()> {
+        // REST has no endpoint for it: GraphQL's enablePullRequestAutoMerge, by the PR's node id.
+        let path = self.path(&format!("/pulls/{number}"));
+        let pr: Value = self.client.get(&path).await?;
+        let node = pr["node_id"].as_str().ok_or_else(|| ForgeError::Api {
+            status: 200,
+            method: "GET".into(),
+            path: path.clone(),
+            message: "the pull request has no node_id".into(),
+        })?;
+        let url = self
+            .client
+            .graphql_path()
+            .ok_or_else(|| ForgeError::Unsupported {
+                what: format!(
+                    "enabling auto-merge on pull request #{number} on GitHub Enterprise Server (GraphQL is not reached there)"
+                ),
+            })?
+            .to_string();
+        let method = match method {
+            MergeMethod::Merge => "MERGE",
+            MergeMethod::Squash => "SQUASH",
+            MergeMethod::Rebase => "REBASE",
+        };
+        let body = json!({
+            "query": "mutation($id: ID!, $method: PullRequestMergeMethod!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method}) { pullRequest { number } } }",
+            "variables": {"id": node, "method": method},
+        });
+        // Enabling auto-merge twice is harmless, so an ambiguous answer may be repeated.
+        let a = self.send_repeatable(Method::POST, &url, &body).await?;
+        let a = self.expect_ok(&Method::POST, &url, a)?;
+        let answer: Value = a.json(&url)?;
+        match answer["errors"].as_array().and_then(|e| e.first()) {
+            // GraphQL reports failures with HTTP 200 and an `errors` list.
+            Some(e) => Err(ForgeError::Api {
+                status: 422,
+                method: "POST".into(),
+                path: url,
+                message: e["message"]
+                    .as_str()
+                    .unwrap_or("enablePullRequestAutoMerge failed")
+                    .to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
         let path = self.path(&format!("/git/commits/{}", encode(sha, false)));
         let commit: wire::GitCommit = self.client.get(&path).await?;
