@@ -19,6 +19,17 @@ pub enum Upserted {
     Unchanged,
 }
 
+impl Upserted {
+    /// What `ensure_pr` did to a pull request, for summaries.
+    pub fn pr_verb(self) -> &'static str {
+        match self {
+            Upserted::Created => "opened",
+            Upserted::Updated => "updated",
+            Upserted::Unchanged => "already open, unchanged",
+        }
+    }
+}
+
 /// Finds our comment on `issue` by `marker` and edits it (or leaves it if the body is the same);
 /// creates it when there is none. The marker is prepended to the body when missing.
 pub async fn upsert_comment<F: Forge>(

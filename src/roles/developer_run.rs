@@ -16,8 +16,8 @@ use super::developer::context::{self as select, Want};
 use super::developer::safety::{BaseTree, Limits};
 use super::developer::session::{self, Job, Model, SessionError};
 use super::developer::workspace::Workspace;
-use super::taskmaster;
-use crate::forge::upsert::{self, Upserted};
+use super::taskmaster::{self, Language};
+use crate::forge::upsert;
 use crate::forge::{FileChange, Forge, NewPullRequest};
 use crate::git::{Checkout as _, GixCheckout};
 use crate::llm::{CallRecord, Ledger, LlmSettings, PromptLibrary, Route};
@@ -82,7 +82,9 @@ pub async fn run<F: Forge>(
     if !deterministic && model.is_none() {
         return Ok(Outcome::NeedsModel { task: id });
     }
-    if deterministic && let Some(out) = workflow_refusal(ctx, &task) {
+    // Read once: the CI files and the model path's test command both depend on it.
+    let language = taskmaster::detect_language(ctx.repo_dir);
+    if deterministic && let Some(out) = workflow_refusal(ctx, &task, language) {
         return Ok(Outcome::Done(out));
     }
 
@@ -123,10 +125,10 @@ pub async fn run<F: Forge>(
     };
 
     let work = if deterministic {
-        deterministic_work(ctx, &task)
+        deterministic_work(ctx, language)
     } else {
         let model = model.expect("checked above");
-        match model_work(ctx, &task, model).await {
+        match model_work(ctx, &task, model, language).await {
             Ok(w) => w,
             Err(failed) => {
                 // Give the claim up so the next run can start at once; nothing else is written.
@@ -207,11 +209,7 @@ pub async fn run<F: Forge>(
         summary.push_str(&format!(
             "Pull request #{} {}: {}\n",
             pr.number,
-            match what {
-                Upserted::Created => "opened",
-                Upserted::Updated => "updated",
-                Upserted::Unchanged => "unchanged",
-            },
+            what.pr_verb(),
             pr.html_url
         ));
         if let Some(workflow) = &cfg.developer.review_workflow {
@@ -243,7 +241,11 @@ struct Work {
 }
 
 /// The CI-setup task needs `.github/workflows/ci.yml`, which is protected unless opted in.
-fn workflow_refusal<F: Forge>(ctx: &RoleContext<'_, F>, task: &Task) -> Option<RoleOutput> {
+fn workflow_refusal<F: Forge>(
+    ctx: &RoleContext<'_, F>,
+    task: &Task,
+    language: Language,
+) -> Option<RoleOutput> {
     let cfg = ctx.config;
     let id = task.id().to_string();
     let p = Protected::new(&cfg.project.protected_paths).ok()?;
@@ -251,7 +253,7 @@ fn workflow_refusal<F: Forge>(ctx: &RoleContext<'_, F>, task: &Task) -> Option<R
     if cfg.developer.allow_workflow_setup {
         return None;
     }
-    let (_, workflow) = ci_files(ctx).into_iter().next()?;
+    let (_, workflow) = ci_files(ctx, language).into_iter().next()?;
     Some(RoleOutput {
         task_id: Some(id.clone()),
         summary: format!(
@@ -267,8 +269,7 @@ fn workflow_refusal<F: Forge>(ctx: &RoleContext<'_, F>, task: &Task) -> Option<R
     })
 }
 
-fn ci_files<F: Forge>(ctx: &RoleContext<'_, F>) -> Vec<(String, String)> {
-    let language = taskmaster::detect_language(ctx.repo_dir);
+fn ci_files<F: Forge>(ctx: &RoleContext<'_, F>, language: Language) -> Vec<(String, String)> {
     let readme = std::fs::read_to_string(ctx.repo_dir.join("README.md")).ok();
     ci_setup::files(
         language,
@@ -278,11 +279,10 @@ fn ci_files<F: Forge>(ctx: &RoleContext<'_, F>) -> Vec<(String, String)> {
     )
 }
 
-fn deterministic_work<F: Forge>(ctx: &RoleContext<'_, F>, _task: &Task) -> Work {
-    let language = taskmaster::detect_language(ctx.repo_dir);
+fn deterministic_work<F: Forge>(ctx: &RoleContext<'_, F>, language: Language) -> Work {
     let test = ci_setup::test_command(language, ctx.config.checks.test_command.as_deref());
     Work {
-        files: ci_files(ctx)
+        files: ci_files(ctx, language)
             .into_iter()
             .map(|(p, c)| (p, c.into_bytes()))
             .collect(),
@@ -302,6 +302,7 @@ async fn model_work<F: Forge>(
     ctx: &RoleContext<'_, F>,
     task: &Task,
     model: &DevModel<'_>,
+    language: Language,
 ) -> Result<Work, RoleOutput> {
     let cfg = ctx.config;
     let id = task.id().to_string();
@@ -370,10 +371,9 @@ async fn model_work<F: Forge>(
                 .filter(|k| !k.is_empty()),
         )
         .collect();
-    let language = taskmaster::detect_language(ctx.repo_dir);
     let test_command = match cfg.checks.test_command.as_deref() {
         Some(c) if !c.trim().is_empty() => Some(c.to_string()),
-        _ if language == taskmaster::Language::Generic => None,
+        _ if language == Language::Generic => None,
         _ => Some(ci_setup::test_command(language, None)),
     };
     let empty = select::Selection::default();

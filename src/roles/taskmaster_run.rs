@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::context::{RoleContext, RoleOutput, planned_markdown};
 use super::taskmaster::{self, NextChoice, SEED_BRANCH, TaskmasterInput};
-use crate::forge::upsert::{self, Upserted};
+use crate::forge::upsert;
 use crate::forge::{FileChange, Forge, ForgeError, NewPullRequest};
 use crate::tasks;
 
@@ -81,11 +81,7 @@ pub async fn run<F: Forge>(
         let (pr, what) = upsert::ensure_pr(ctx.forge, &request).await?;
         if pr.number > 0 {
             out.pr_number = Some(pr.number);
-            let verb = match what {
-                Upserted::Created => "opened",
-                Upserted::Updated => "updated",
-                Upserted::Unchanged => "already open",
-            };
+            let verb = what.pr_verb();
             out.summary.push_str(&format!(
                 "\nSeed pull request #{} {verb}: {}\n",
                 pr.number, pr.html_url

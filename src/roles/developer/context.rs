@@ -317,12 +317,14 @@ pub fn select(
     let files_room = room.saturating_sub(map_room);
     let mut out = Selection::default();
     let mut used = 0u32;
-    let mut shown: BTreeSet<String> = BTreeSet::new();
+    let mut shown: BTreeSet<String> = BTreeSet::new(); // considered, shown or not
+    // Each file is considered once (read once, listed as left out at most once).
     let mut try_show = |out: &mut Selection, f: &Indexed, why: String, used: &mut u32| {
-        if shown.contains(&f.path) || f.size > MAX_SCAN_BYTES {
-            if f.size > MAX_SCAN_BYTES {
-                out.left_out.push(format!("{} (too large to show)", f.path));
-            }
+        if !shown.insert(f.path.clone()) {
+            return;
+        }
+        if f.size > MAX_SCAN_BYTES {
+            out.left_out.push(format!("{} (too large to show)", f.path));
             return;
         }
         let Some(content) = read(&f.path) else { return };
@@ -333,7 +335,6 @@ pub fn select(
             return;
         }
         *used += need;
-        shown.insert(f.path.clone());
         out.files.push(Shown {
             path: f.path.clone(),
             content,

@@ -3,7 +3,7 @@
 //! environment (test code is as untrusted as the model that may have written it), and the
 //! output trimmed to what a model can use.
 
-use std::io::Read as _;
+use std::io::{Read as _, Seek as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -112,13 +112,12 @@ pub fn run(command: &str, dir: &Path, timeout: Duration, secrets: &[String]) -> 
             Err(_) => break None,
         }
     };
-    let mut text = String::new();
     let mut log = log;
-    use std::io::Seek as _;
-    let _ = log.seek(std::io::SeekFrom::Start(0));
     let mut bytes = Vec::new();
-    let _ = log.read_to_end(&mut bytes);
-    text.push_str(&String::from_utf8_lossy(&bytes));
+    let _ = log
+        .seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| log.read_to_end(&mut bytes));
+    let text = String::from_utf8_lossy(&bytes);
     let mut output = crate::llm::redact(&trim(&text, OUTPUT_CHARS), secrets);
     if timed_out {
         output.push_str(&format!(

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::model::{self, ModelSide};
 use super::plan::{self, Plan, PlanContext};
-use crate::forge::upsert::{self, Upserted};
+use crate::forge::upsert;
 use crate::forge::{FileChange, Forge, ForgeError, NewPullRequest, PrState};
 use crate::roles::context::{RoleContext, RoleOutput, planned_markdown};
 use crate::tasks::{self, TaskId};
@@ -282,11 +282,7 @@ pub async fn run<F: Forge>(
     let (pr, what) = upsert::ensure_pr(ctx.forge, &request).await?;
     if pr.number > 0 {
         out.pr_number = Some(pr.number);
-        let verb = match what {
-            Upserted::Created => "opened",
-            Upserted::Updated => "updated",
-            Upserted::Unchanged => "already open, unchanged",
-        };
+        let verb = what.pr_verb();
         out.summary.push_str(&format!(
             "Planning pull request #{} {verb}: {}\n",
             pr.number, pr.html_url
