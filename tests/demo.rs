@@ -169,13 +169,7 @@ fn a_directory_that_is_not_a_forge_is_refused() {
 }
 
 fn ollama(models: Vec<FakeModel>) -> (tokio::runtime::Runtime, FakeOllama) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = rt.block_on(FakeOllama::start(models));
-    (rt, fake)
+    FakeOllama::serve(models)
 }
 
 fn demo_with_ollama(url: &str) -> (tempfile::TempDir, support::Run) {

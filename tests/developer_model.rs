@@ -88,13 +88,7 @@ impl Job {
 }
 
 fn ollama() -> (tokio::runtime::Runtime, FakeOllama) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = rt.block_on(FakeOllama::start(fake_ollama::default_models()));
-    (rt, fake)
+    FakeOllama::serve(fake_ollama::default_models())
 }
 
 fn python() -> bool {

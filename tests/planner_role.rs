@@ -57,13 +57,7 @@ fn reply() -> String {
 const NO_SPLIT: &str = "{\"tasks\": []}";
 
 fn ollama() -> (tokio::runtime::Runtime, FakeOllama) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = rt.block_on(FakeOllama::default());
-    (rt, fake)
+    FakeOllama::serve(fake_ollama::default_models())
 }
 
 fn setup() -> (FakeGitHub, tempfile::TempDir) {

@@ -130,13 +130,7 @@ fn our_comments(github: &FakeGitHub) -> Vec<String> {
 
 /// The fake Ollama, served from its own runtime for the life of the test.
 fn ollama(models: Vec<FakeModel>) -> (tokio::runtime::Runtime, FakeOllama) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = rt.block_on(FakeOllama::start(models));
-    (rt, fake)
+    FakeOllama::serve(models)
 }
 
 fn answer(verdict: &str, statuses: [&str; 2], findings: Value) -> ChatReply {

@@ -195,6 +195,18 @@ impl FakeOllama {
         }
     }
 
+    /// Starts a server on its own runtime, for tests that drive the binary synchronously; keep
+    /// the runtime alive as long as the server is needed.
+    pub fn serve(models: Vec<FakeModel>) -> (tokio::runtime::Runtime, Self) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let fake = rt.block_on(Self::start(models));
+        (rt, fake)
+    }
+
     pub async fn default() -> Self {
         Self::start(default_models()).await
     }
