@@ -11,8 +11,7 @@
 //!
 //! Without act: a loud `SKIP:` (a failure under CI=true; `.ci/actions.sh install` provides it).
 
-#[path = "action/support.rs"]
-mod support;
+use crate::action_support as support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

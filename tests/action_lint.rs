@@ -10,8 +10,7 @@
 //! Missing linters: a loud `SKIP:` (a failure under CI=true); `.ci/actions.sh install` provides
 //! them.
 
-#[path = "action/support.rs"]
-mod support;
+use crate::action_support as support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

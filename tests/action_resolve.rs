@@ -5,8 +5,7 @@
 //! matches the committed sum is used and cached; a tampered download or a missing sum is refused;
 //! a tampered cache entry is not trusted.
 
-#[path = "action/support.rs"]
-mod support;
+use crate::action_support as support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -4,8 +4,7 @@
 //! leave the job's environment alone), that bad inputs are refused before anything runs, and
 //! that hostile input text is passed on as data and never executed.
 
-#[path = "action/support.rs"]
-mod support;
+use crate::action_support as support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `config check` through the real binary: valid, invalid and hostile `.llm-team.yml` files,
 //! unknown keys, layering (file < env < flags) and secret redaction.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{cmd, run};

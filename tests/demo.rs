@@ -4,9 +4,8 @@
 //! the forge's bare repository. A second run resumes without writing anything; the review
 //! command works on the demo's forge; a directory that is not a forge is refused.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
-mod support;
+use crate::support;
+use crate::support::fake_ollama;
 
 use std::path::Path;
 use std::process::Command;

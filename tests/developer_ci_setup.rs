@@ -3,7 +3,7 @@
 //! branch, one commit (workflow, smoke test, README note, task → in_review), one PR and a
 //! hand-off to the reviewer; a re-run makes no second PR; other tasks say they need a model.
 
-mod support;
+use crate::support;
 
 use support::fake_github::FakeGitHub;
 use support::{output, read_outputs, run, runner_cmd, with_fake_github};

@@ -3,9 +3,8 @@
 //! pull request with the task `in_review`; failing tests are fed back and fixed; unsafe replies
 //! are refused and nothing is committed; concurrent and killed runs make no second PR.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
-mod support;
+use crate::support;
+use crate::support::fake_ollama;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! create, one comment across re-runs, moved branches rebuilt (never forced), the default branch
 //! never written, observe mode writing nothing, and GitHub's 403/422/5xx answers handled.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

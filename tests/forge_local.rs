@@ -3,7 +3,7 @@
 //! branches, the guard letting only a merge move the default branch, comment upsert by marker,
 //! PR diffs equal to `git diff base...head`, the record lock, and `forge init` importing history.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

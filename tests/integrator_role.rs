@@ -5,7 +5,7 @@
 //! merged once with `workflow.merge_strategy`; `review_required` never; a repository that refuses
 //! the merge gets a clear summary line and the run still succeeds.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::fake_github::FakeGitHub;

@@ -1,7 +1,6 @@
 //! The Ollama client against the fake Ollama on 127.0.0.1.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
+use crate::support::fake_ollama;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,6 @@
 //! The second-class OpenAI-compatible client against the fake server's `/v1` endpoints.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
+use crate::support::fake_ollama;
 
 use std::time::Duration;
 

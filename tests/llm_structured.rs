@@ -1,7 +1,6 @@
 //! Structured (JSON) replies: through the fake Ollama and through the scripted fake.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
+use crate::support::fake_ollama;
 
 use std::time::Duration;
 

@@ -5,9 +5,8 @@
 //! nothing and opens no second PR; model `none` → exit 2 with the reason; a dry run writes nothing;
 //! a task estimated above a day is split by a second model call.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
-mod support;
+use crate::support;
+use crate::support::fake_ollama;
 
 use std::path::Path;
 

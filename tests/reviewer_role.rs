@@ -4,9 +4,8 @@
 //! files listed; a malformed model reply retried, then reported, never posted as the verdict;
 //! the API budget of a normal run; and the local `--diff-file` mode.
 
-#[path = "support/fake_ollama.rs"]
-mod fake_ollama;
-mod support;
+use crate::support;
+use crate::support::fake_ollama;
 
 use std::path::{Path, PathBuf};
 

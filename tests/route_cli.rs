@@ -1,7 +1,7 @@
 //! `route` through the real binary: the routing table, refusals, and bad payloads as clear
 //! exit-2 errors (never a crash).
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{cmd, pull_request, run};

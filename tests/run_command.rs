@@ -1,7 +1,7 @@
 //! `run`, the Action's entry point, through the real binary with the runner's files:
 //! step outputs, the job summary and the JSON report, for run/ignore/refuse decisions.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{cmd, git, output, parse_outputs, pull_request, run};

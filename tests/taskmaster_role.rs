@@ -2,7 +2,7 @@
 //! repository it seeds exactly one task as a pull request on `taskmaster/seed-T-0001`; run again
 //! it seeds nothing more; in observe mode it writes nothing and lists what it would have done.
 
-mod support;
+use crate::support;
 
 use support::fake_github::FakeGitHub;
 use support::{cmd, output, read_outputs, read_summary, run, runner_cmd, with_fake_github};

@@ -3,7 +3,7 @@
 //! never a crash. `.ci/run` downloads the package and sets WEBHOOK_EXAMPLES_DIR; locally the test
 //! prints a loud SKIP when the variable is absent (and fails under CI=true, so CI cannot skip it).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 
@@ -21,7 +21,7 @@ fn examples() -> Option<Vec<(String, Value, String)>> {
         support::loud_skip(
             "WEBHOOK_EXAMPLES_DIR is not set; the webhook-examples conformance test did NOT run.\n\
              *** Run .ci/run, or: npm pack @octokit/webhooks-examples && tar xzf octokit-webhooks-examples-*.tgz \
-             && WEBHOOK_EXAMPLES_DIR=$PWD/package cargo test --test webhook_examples",
+             && WEBHOOK_EXAMPLES_DIR=$PWD/package cargo test --test integration webhook_examples",
         );
         return None;
     };

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_github;
+pub mod fake_ollama;
 
 use std::path::Path;
 use std::process::{Command, Output};
