@@ -80,15 +80,19 @@ pub fn merge_commit(
     method: MergeMethod,
 ) -> std::result::Result<ObjectId, Refusal> {
     let base = store.merge_base(pr.base_tip, pr.head)?;
-    let ours = store.tree_of(pr.base_tip)?;
+    // Squash and merge commit the same three-way merged tree; rebase replays commit by commit.
+    let merged_tree = || -> std::result::Result<ObjectId, Refusal> {
+        let base_tree = base.map(|b| store.tree_of(b)).transpose()?;
+        merge_trees(
+            store,
+            base_tree,
+            store.tree_of(pr.base_tip)?,
+            store.tree_of(pr.head)?,
+        )
+    };
     match method {
         MergeMethod::Squash => {
-            let tree = merge_trees(
-                store,
-                base.map(|b| store.tree_of(b)).transpose()?,
-                ours,
-                store.tree_of(pr.head)?,
-            )?;
+            let tree = merged_tree()?;
             let mut message = format!("{} (#{})\n", pr.title, pr.number);
             let range = store.first_parent_range(pr.base_tip, pr.head)?;
             if range.len() > 1 {
@@ -110,12 +114,7 @@ pub fn merge_commit(
             Ok(store.write_commit(tree, &[pr.base_tip], &message, author)?)
         }
         MergeMethod::Merge => {
-            let tree = merge_trees(
-                store,
-                base.map(|b| store.tree_of(b)).transpose()?,
-                ours,
-                store.tree_of(pr.head)?,
-            )?;
+            let tree = merged_tree()?;
             let message = format!(
                 "Merge pull request #{} from {}\n\n{}\n",
                 pr.number, pr.head_ref, pr.title

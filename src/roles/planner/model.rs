@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::prd::{self, Part};
-use super::reply::{PlanReply, Sourced, schema};
+use super::reply::{PlanReply, Proposed, Sourced, schema};
 use crate::llm::{
     ChatRequest, Llm, LlmError, LlmSettings, Message, PromptLibrary, Route, chat_json,
 };
@@ -40,6 +40,14 @@ pub struct ModelSide<'a> {
     pub repo: &'a str,
 }
 
+/// The planner's system prompt (the library's `system.md.j2`), shared by planning and splitting.
+fn system_prompt(side: &ModelSide) -> Result<String, LlmError> {
+    side.library.render(
+        "system.md.j2",
+        &json!({"role": "planner", "repo": side.repo, "extra_rules": "You turn product requirements into small tasks. Answer only with the JSON object you are asked for."}),
+    )
+}
+
 fn messages(
     side: &ModelSide,
     prd_path: &str,
@@ -49,10 +57,7 @@ fn messages(
     index: usize,
     count: usize,
 ) -> Result<Vec<Message>, LlmError> {
-    let system = side.library.render(
-        "system.md.j2",
-        &json!({"role": "planner", "repo": side.repo, "extra_rules": "You turn product requirements into small tasks. Answer only with the JSON object you are asked for."}),
-    )?;
+    let system = system_prompt(side)?;
     let mut user = side.library.render(
         "planner.md.j2",
         &json!({
@@ -131,20 +136,13 @@ pub async fn propose(
             earlier = crate::llm::budget::truncate_to_tokens(&earlier, earlier_room).to_string();
         }
         let msgs = messages(side, prd_path, &existing_text, &earlier, part, i + 1, count)?;
-        budget.check(&msgs)?;
-        let mut request: ChatRequest = side
-            .route
-            .request(side.settings, msgs)
-            .ok_or(LlmError::NoModel)?;
-        request.max_output_tokens = Some(ANSWER_TOKENS);
-        let answer = chat_json::<PlanReply>(side.llm, request, &schema()).await?;
-        out.calls += answer.attempts;
+        let (tasks, attempts) = ask(side, &budget, msgs).await?;
+        out.calls += attempts;
         let label = part.label();
-        out.tasks
-            .extend(answer.value.tasks.into_iter().map(|task| Sourced {
-                source: label.clone(),
-                task,
-            }));
+        out.tasks.extend(tasks.into_iter().map(|task| Sourced {
+            source: label.clone(),
+            task,
+        }));
     }
     split_large(side, &budget, &mut out).await;
     Ok(out)
@@ -216,11 +214,8 @@ async fn split_call(
     side: &ModelSide<'_>,
     budget: &crate::llm::Budget,
     big: &Sourced,
-) -> Result<(Vec<super::reply::Proposed>, u32), LlmError> {
-    let system = side.library.render(
-        "system.md.j2",
-        &json!({"role": "planner", "repo": side.repo, "extra_rules": "You turn product requirements into small tasks. Answer only with the JSON object you are asked for."}),
-    )?;
+) -> Result<(Vec<Proposed>, u32), LlmError> {
+    let system = system_prompt(side)?;
     let t = &big.task;
     let text = format!(
         "title: {}\ntype: {}\npriority: {}\nestimate: {}\ndepends_on: {}\nfiles: {}\nacceptance:\n{}",
@@ -244,6 +239,16 @@ async fn split_call(
         crate::llm::untrusted_block("task to split", &text)
     );
     let msgs = vec![Message::system(system), Message::user(user)];
+    ask(side, budget, msgs).await
+}
+
+/// One planning call: the prompt checked against the budget, the answer read in the plan schema.
+/// Returns the proposed tasks and how many attempts the answer took.
+async fn ask(
+    side: &ModelSide<'_>,
+    budget: &crate::llm::Budget,
+    msgs: Vec<Message>,
+) -> Result<(Vec<Proposed>, u32), LlmError> {
     budget.check(&msgs)?;
     let mut request: ChatRequest = side
         .route
