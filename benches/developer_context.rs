@@ -5,21 +5,14 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use codex_orchestrator::git::{Checkout, GixCheckout};
 use codex_orchestrator::roles::developer::context::{Want, index, select};
 
-const RUNS: usize = 5;
+mod support;
 
-fn git(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null");
-    c
-}
+const RUNS: usize = 5;
 
 fn path_of(i: usize) -> String {
     let ext = ["py", "rs", "ts", "go", "md"][i % 5];
@@ -41,47 +34,23 @@ fn body(i: usize) -> String {
 }
 
 fn generate(dir: &Path, files: usize) -> String {
-    let ok = git(dir)
-        .args(["init", "-q", "-b", "main", "."])
-        .status()
-        .expect("git");
-    assert!(ok.success());
-    let mut child = git(dir)
-        .args(["fast-import", "--quiet"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("fast-import");
-    let mut s = std::io::BufWriter::new(child.stdin.take().unwrap());
-    for i in 0..files {
-        let b = body(i);
-        write!(s, "blob\nmark :{}\ndata {}\n{b}\n", i + 1, b.len()).unwrap();
-    }
-    let special = "def create_app():\n    pass\n\n\ndef health_check():\n    return 'ok'\n";
-    write!(
-        s,
-        "blob\nmark :{}\ndata {}\n{special}\n",
-        files + 1,
-        special.len()
-    )
-    .unwrap();
-    write!(
-        s,
-        "commit refs/heads/main\ncommitter Bench <b@example.com> 1700000000 +0000\ndata 4\nbase\n"
-    )
-    .unwrap();
-    for i in 0..files {
-        writeln!(s, "M 100644 :{} {}", i + 1, path_of(i)).unwrap();
-    }
-    writeln!(s, "M 100644 :{} service/web/app.py", files + 1).unwrap();
-    drop(s);
-    assert!(child.wait().unwrap().success());
-    let out = git(dir).args(["rev-parse", "main"]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+    support::fast_import(dir, |s| {
+        for i in 0..files {
+            support::blob(s, i + 1, &body(i));
+        }
+        let special = "def create_app():\n    pass\n\n\ndef health_check():\n    return 'ok'\n";
+        support::blob(s, files + 1, special);
+        write!(
+            s,
+            "commit refs/heads/main\ncommitter Bench <b@example.com> 1700000000 +0000\ndata 4\nbase\n"
+        )
+        .unwrap();
+        for i in 0..files {
+            writeln!(s, "M 100644 :{} {}", i + 1, path_of(i)).unwrap();
+        }
+        writeln!(s, "M 100644 :{} service/web/app.py", files + 1).unwrap();
+    });
+    support::run(dir, &["rev-parse", "main"]).trim().to_string()
 }
 
 fn main() {
@@ -140,15 +109,15 @@ fn main() {
     println!("developer context on {n} files (median of {RUNS}):");
     println!(
         "  index, no cache:     {:>8.1} ms",
-        median(cold).as_secs_f64() * 1e3
+        support::median(cold).as_secs_f64() * 1e3
     );
     println!(
         "  index, from cache:   {:>8.1} ms",
-        median(warm).as_secs_f64() * 1e3
+        support::median(warm).as_secs_f64() * 1e3
     );
     println!(
         "  select files + map:  {:>8.1} ms",
-        median(chosen).as_secs_f64() * 1e3
+        support::median(chosen).as_secs_f64() * 1e3
     );
     println!(
         "  shown: {:?}",

@@ -4,30 +4,15 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use codex_orchestrator::git::{Checkout, GixCheckout};
 
+mod support;
+
+use support::run;
+
 const RUNS: usize = 5;
-
-fn git(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null");
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let out = git(dir).args(args).output().expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
 
 fn path_of(i: usize) -> String {
     format!("d{:03}/e{}/f{i:06}.rs", i / 1000, (i / 100) % 10)
@@ -47,41 +32,32 @@ fn body(i: usize, edited: bool) -> String {
 
 /// Two commits via `git fast-import`: `main` with `files` files, `feature` editing 400 of them.
 fn generate(dir: &Path, files: usize) -> (String, String) {
-    run(dir, &["init", "-q", "-b", "main", "."]);
-    let mut child = git(dir)
-        .args(["fast-import", "--quiet"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("fast-import");
-    let mut s = std::io::BufWriter::new(child.stdin.take().unwrap());
-    for i in 0..files {
-        let b = body(i, false);
-        write!(s, "blob\nmark :{}\ndata {}\n{b}\n", i + 1, b.len()).unwrap();
-    }
-    let who = "Bench <bench@example.com> 1700000000 +0000";
-    let base_mark = files + 1;
-    write!(
-        s,
-        "commit refs/heads/main\nmark :{base_mark}\ncommitter {who}\ndata 4\nbase\n"
-    )
-    .unwrap();
-    for i in 0..files {
-        writeln!(s, "M 100644 :{} {}", i + 1, path_of(i)).unwrap();
-    }
-    write!(
-        s,
-        "\ncommit refs/heads/feature\ncommitter {who}\ndata 8\nfeature\nfrom :{base_mark}\n"
-    )
-    .unwrap();
-    let step = files / 400;
-    for k in 0..400 {
-        let i = k * step;
-        let b = body(i, true);
-        write!(s, "M 100644 inline {}\ndata {}\n{b}\n", path_of(i), b.len()).unwrap();
-    }
-    s.flush().unwrap();
-    drop(s);
-    assert!(child.wait().unwrap().success());
+    support::fast_import(dir, |s| {
+        for i in 0..files {
+            support::blob(s, i + 1, &body(i, false));
+        }
+        let who = "Bench <bench@example.com> 1700000000 +0000";
+        let base_mark = files + 1;
+        write!(
+            s,
+            "commit refs/heads/main\nmark :{base_mark}\ncommitter {who}\ndata 4\nbase\n"
+        )
+        .unwrap();
+        for i in 0..files {
+            writeln!(s, "M 100644 :{} {}", i + 1, path_of(i)).unwrap();
+        }
+        write!(
+            s,
+            "\ncommit refs/heads/feature\ncommitter {who}\ndata 8\nfeature\nfrom :{base_mark}\n"
+        )
+        .unwrap();
+        let step = files / 400;
+        for k in 0..400 {
+            let i = k * step;
+            let b = body(i, true);
+            write!(s, "M 100644 inline {}\ndata {}\n{b}\n", path_of(i), b.len()).unwrap();
+        }
+    });
     (
         run(dir, &["rev-parse", "main"]).trim().to_owned(),
         run(dir, &["rev-parse", "feature"]).trim().to_owned(),

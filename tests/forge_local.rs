@@ -5,8 +5,7 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use codex_orchestrator::config::Config;
 use codex_orchestrator::forge::local::LocalForge;
@@ -15,7 +14,7 @@ use codex_orchestrator::forge::{
     FileChange, Forge, ForgeError, MergeMethod, NewCommit, NewPullRequest, PrState,
 };
 use codex_orchestrator::policy::{Guard, Guarded, PolicyError};
-use support::{cmd, run};
+use support::{cmd, git_out as git, run};
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -23,27 +22,6 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
         .build()
         .unwrap()
         .block_on(f)
-}
-
-/// git with no user or system configuration.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A source repository on `main` with a README and an app file, and a forge imported from it.

@@ -130,9 +130,12 @@ pub fn read_summary(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("summary")).unwrap_or_default()
 }
 
-/// Runs git in `dir` with a fixed identity; panics with git's message on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
+/// Runs git in `dir` with a fixed identity and no user or system configuration; panics with
+/// git's message on failure. Returns stdout as git printed it (see [`git`] for the trimmed form).
+pub fn git_out(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .args([
             "-c",
             "user.name=t",
@@ -144,11 +147,16 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap();
+        .expect("git runs");
     assert!(
         out.status.success(),
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`git_out`] with surrounding whitespace trimmed (a sha, a branch name, one line).
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_out(dir, args).trim().to_string()
 }
