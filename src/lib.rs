@@ -15,4 +15,5 @@ pub mod llm;
 pub mod policy;
 pub mod report;
 pub mod roles;
+pub mod serve;
 pub mod tasks;

@@ -98,6 +98,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Run as a server for many repositories: signed webhooks, polling, a durable job queue
+    /// (needs GITHUB_WEBHOOK_SECRET and CODEX_ADMIN_TOKEN; see docs/serve.md)
+    Serve(super::serve_cmd::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ pub mod models;
 pub mod review_cmd;
 pub mod route_cmd;
 pub mod run_cmd;
+pub mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Forge(cmd) => return forge_cmd::run(cmd, cli.global.json),
         Command::Demo { dir } => return demo::run(&cli.global, dir.as_deref()),
+        Command::Serve(args) => return serve_cmd::run(args),
         _ => {}
     }
     let global = forge::local_checkout(&cli.global).map_err(Failure::usage)?;
@@ -97,6 +99,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Plan => run_cmd::run(&ctx, &args::RunArgs::for_role("planner")),
         Command::Forge(cmd) => forge_cmd::run(cmd, ctx.json),
         Command::Demo { dir } => demo::run(&cli.global, dir.as_deref()),
+        Command::Serve(args) => serve_cmd::run(args),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod poll;
 mod wire;
 
 use base64::Engine;
