@@ -124,7 +124,12 @@ fn body_json<T: DeserializeOwned>(
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
-        if at == "." {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            ApiError::bad_request(format!(
+                "the body is not valid JSON: {} (send Content-Type: application/json)",
+                e.inner()
+            ))
+        } else if at == "." || at == "?" {
             ApiError::bad_request(format!("the body is not the JSON expected: {}", e.inner()))
         } else {
             ApiError::bad_request(format!("the body's {at} is not valid: {}", e.inner()))

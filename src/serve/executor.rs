@@ -88,6 +88,7 @@ async fn run_inner(
     stop: watch::Receiver<bool>,
     cost: &mut RunCost,
 ) -> Result<Finish, Finish> {
+    let started = std::time::Instant::now();
     let dead = |reason: String| Finish::Dead { reason };
     let repo = app
         .store
@@ -106,14 +107,19 @@ async fn run_inner(
         .map_err(dead)?;
     let files = JobFiles::new(app.workspaces.job_dir(job.id));
     prepare_dir(&files.dir).map_err(|e| retry(app, job, e))?;
-    let default_branch = app
+    let mirror = app
         .workspaces
-        .fetch(&repo, Some(&read), job.pr)
+        .fetch(&repo, Some(&read), started)
         .await
         .map_err(|e| retry(app, job, e))?;
     let checkout = app
         .workspaces
-        .checkout(&repo, &default_branch, job.pr, &files.checkout)
+        .checkout(
+            &repo,
+            &mirror,
+            job.pr.map(|n| (n, Some(&read))),
+            &files.checkout,
+        )
         .await
         .map_err(|e| retry(app, job, e))?;
 

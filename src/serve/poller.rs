@@ -369,7 +369,10 @@ pub fn route_settings(repo: &Repo) -> RouteSettings {
     RouteSettings {
         mode: repo.mode,
         review_drafts: repo.settings.review_drafts,
-        default_branch: repo.default_branch.clone().or(defaults.default_branch.clone()),
+        default_branch: repo
+            .default_branch
+            .clone()
+            .or(defaults.default_branch.clone()),
         ..defaults
     }
 }

@@ -14,13 +14,16 @@ use super::store::Repo;
 /// Scans `repo`; the stored snapshot is also the answer.
 pub async fn scan(app: &App, repo: &Repo) -> Result<Value, String> {
     let token = app.credentials.token(repo, Purpose::Read).await?;
-    let branch = app.workspaces.fetch(repo, Some(&token), None).await?;
+    let mirror = app
+        .workspaces
+        .fetch(repo, Some(&token), std::time::Instant::now())
+        .await?;
     let dir = app
         .workspaces
         .root()
         .join("scans")
         .join(repo.id.to_string());
-    let checkout = app.workspaces.checkout(repo, &branch, None, &dir).await?;
+    let checkout = app.workspaces.checkout(repo, &mirror, None, &dir).await?;
     // Only the file's settings: the server's own environment is not the repository's.
     let no_env = |_: &str| None;
     let effective = config::resolve(&checkout.dir, None, &no_env, &CliOverrides::default())

@@ -1,12 +1,13 @@
 //! Workspaces under `WORKDIR_ROOT`: one bare mirror per repository, fetched with the read
-//! credential, and one fresh checkout per job copied from it (no hard links, so nothing a job
-//! does can reach the mirror). The token travels to git in its environment only, never in a
-//! URL, an argument or a `.git/config`.
+//! credential, and one fresh checkout per job that borrows the mirror's objects (`--shared`:
+//! the mirror lies outside the job's folder, so a sandbox that binds only that folder cannot
+//! change it). The token travels to git in its environment only, never in a URL, an argument
+//! or a `.git/config`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use tokio::process::Command;
@@ -22,8 +23,23 @@ pub struct Workspaces {
     root: PathBuf,
     server_url: String,
     path: String,
-    /// One fetch per mirror at a time.
-    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// One fetch per mirror at a time; the lock holds when the last fetch finished and the
+    /// default branch it found.
+    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<Fetched>>>>,
+}
+
+/// What the last fetch of a mirror left.
+#[derive(Default)]
+struct Fetched {
+    at: Option<Instant>,
+    default_branch: Option<String>,
+}
+
+/// A mirror fetched for a job.
+pub struct Mirror {
+    pub default_branch: String,
+    /// The repository's own URL (pull request heads are fetched from it).
+    url: String,
 }
 
 /// A checkout ready for a job.
@@ -104,19 +120,19 @@ impl Workspaces {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Fetches the repository's branches (and `refs/pull/N/head` when given) into its mirror;
-    /// returns the default branch.
+    /// Fetches the repository's branches into its mirror. A fetch that finished after `since`
+    /// (the job's start) serves the job as it is: jobs that start together share one fetch.
     pub async fn fetch(
         &self,
         repo: &Repo,
         token: Option<&Secret>,
-        pr: Option<u64>,
-    ) -> Result<String, String> {
+        since: Instant,
+    ) -> Result<Mirror, String> {
         let lock = {
             let mut m = self.locks.lock().map_err(|_| "workspace lock poisoned")?;
             m.entry(repo.id).or_default().clone()
         };
-        let _held = lock.lock().await;
+        let mut fetched = lock.lock().await;
         let mirror = self.mirror(repo);
         let url = self.clone_url(repo);
         if !mirror.join("HEAD").exists() {
@@ -125,10 +141,13 @@ impl Workspaces {
             let mut init = self.git(None, &url);
             init.arg("init").arg("--quiet").arg("--bare").arg(&mirror);
             self.run(init, "creating the mirror").await?;
+            *fetched = Fetched::default();
         }
-        let default_branch = match &repo.default_branch {
-            Some(b) => b.clone(),
-            None => {
+        let fresh = fetched.at.is_some_and(|at| at >= since);
+        let default_branch = match (&repo.default_branch, &fetched.default_branch) {
+            (Some(b), _) => b.clone(),
+            (None, Some(b)) if fresh => b.clone(),
+            (None, _) => {
                 let mut ls = self.git(token, &url);
                 ls.arg("ls-remote").arg("--symref").arg(&url).arg("HEAD");
                 let out = self.run(ls, "reading the default branch").await?;
@@ -141,41 +160,32 @@ impl Workspaces {
                     })?
             }
         };
-        let mut fetch = self.git(token, &url);
-        fetch
-            .arg("-C")
-            .arg(&mirror)
-            .args(["fetch", "--quiet", "--prune", "--no-tags", "--"])
-            .arg(&url)
-            .arg("+refs/heads/*:refs/heads/*");
-        self.run(fetch, &format!("fetching {}", repo.full_name))
-            .await?;
-        if let Some(n) = pr {
-            let mut fetch = self.git(token, &url);
-            fetch
-                .arg("-C")
+        if !fresh {
+            let mut cmd = self.git(token, &url);
+            cmd.arg("-C")
                 .arg(&mirror)
-                .args(["fetch", "--quiet", "--no-tags", "--"])
+                .args(["fetch", "--quiet", "--prune", "--no-tags", "--"])
                 .arg(&url)
-                .arg(format!("+refs/pull/{n}/head:refs/pull/{n}/head"));
-            // The reviewer falls back to the API's diff when the head is not in the checkout.
-            if let Err(e) = self
-                .run(fetch, &format!("fetching pull request #{n}"))
-                .await
-            {
-                tracing::warn!("{e}");
-            }
+                .arg("+refs/heads/*:refs/heads/*");
+            self.run(cmd, &format!("fetching {}", repo.full_name))
+                .await?;
+            fetched.at = Some(Instant::now());
         }
-        Ok(default_branch)
+        fetched.default_branch = Some(default_branch.clone());
+        Ok(Mirror {
+            default_branch,
+            url,
+        })
     }
 
-    /// A fresh checkout of the default branch in `dest`, with the pull request's head objects
-    /// when the mirror has them. `origin` points at the mirror, which holds no credential.
+    /// A fresh checkout of the default branch in `dest`, plus the pull request's head objects
+    /// (fetched from the repository, best effort: the reviewer falls back to the API's diff).
+    /// `origin` points at the mirror, which holds no credential.
     pub async fn checkout(
         &self,
         repo: &Repo,
-        default_branch: &str,
-        pr: Option<u64>,
+        fetched: &Mirror,
+        pr: Option<(u64, Option<&Secret>)>,
         dest: &Path,
     ) -> Result<Checkout, String> {
         if dest.exists() {
@@ -183,35 +193,32 @@ impl Workspaces {
                 .map_err(|e| format!("cannot clear {}: {e}", dest.display()))?;
         }
         let mirror = self.mirror(repo);
-        let source = format!("file://{}", mirror.display());
-        let mut clone = self.git(None, &source);
+        let mut clone = self.git(None, "");
         clone
-            .args([
-                "clone",
-                "--quiet",
-                "--no-hardlinks",
-                "--branch",
-                default_branch,
-                "--",
-            ])
-            .arg(&source)
+            .args(["clone", "--quiet", "--shared", "--branch"])
+            .arg(&fetched.default_branch)
+            .arg("--")
+            .arg(&mirror)
             .arg(dest);
         self.run(clone, "checking out").await?;
-        if let Some(n) = pr {
-            let mut fetch = self.git(None, &source);
+        if let Some((n, token)) = pr {
+            let mut fetch = self.git(token, &fetched.url);
             fetch
                 .arg("-C")
                 .arg(dest)
-                .args(["fetch", "--quiet", "--no-tags", "origin"])
+                .args(["fetch", "--quiet", "--no-tags", "--"])
+                .arg(&fetched.url)
                 .arg(format!("+refs/pull/{n}/head:refs/pull/{n}/head"));
-            let _ = self.run(fetch, "copying the pull request head").await;
+            if let Err(e) = self.run(fetch, &format!("fetching the head of #{n}")).await {
+                tracing::debug!("{e}");
+            }
         }
-        let mut head = self.git(None, &source);
+        let mut head = self.git(None, "");
         head.arg("-C").arg(dest).args(["rev-parse", "HEAD"]);
         let head = self.run(head, "reading the checkout").await?;
         Ok(Checkout {
             dir: dest.to_path_buf(),
-            default_branch: default_branch.to_string(),
+            default_branch: fetched.default_branch.clone(),
             head: head.trim().to_string(),
         })
     }

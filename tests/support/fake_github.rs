@@ -167,6 +167,8 @@ pub struct State {
     pub faults: Vec<Fault>,
     next: u64,
     pub etag_hits: usize,
+    /// Serve mode's rate-limit budget (see the block at the end of this file).
+    pub serve: ServeFake,
 }
 
 impl State {
@@ -462,6 +464,7 @@ async fn handle(
     if method == Method::GET && response.status() == StatusCode::OK {
         response = with_etag(response, &headers, &state).await;
     }
+    serve_rate_limit(&state, &headers, &mut response);
     {
         let mut st = state.lock().unwrap();
         let status = response.status().as_u16();
@@ -954,4 +957,46 @@ fn graphql(st: &mut State, body: &Value) -> Response {
             json!({"data": null, "errors": [{"type": "NOT_FOUND", "message": format!("Could not resolve to a node with the global id of '{id}'")}]}),
         ),
     }
+}
+
+// ---- serve mode (tests/serve_*.rs): rate-limit headers and the tokens seen --------------------
+
+/// A rate-limit budget like GitHub's: every answer but a 304 costs one request, and every
+/// answer carries `X-RateLimit-*` headers. Off (no headers) until `rate` is set.
+#[derive(Debug, Default)]
+pub struct ServeFake {
+    pub rate: Option<Budget>,
+    /// The bearer tokens requests came with, in order.
+    pub tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Unix seconds.
+    pub reset: u64,
+}
+
+fn serve_rate_limit(state: &Arc<Mutex<State>>, headers: &HeaderMap, response: &mut Response) {
+    let mut st = state.lock().unwrap();
+    if let Some(token) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.to_string()))
+    {
+        st.serve.tokens.push(token);
+    }
+    let Some(budget) = st.serve.rate.as_mut() else {
+        return;
+    };
+    if response.status() != StatusCode::NOT_MODIFIED {
+        budget.remaining = budget.remaining.saturating_sub(1);
+    }
+    let b = *budget;
+    let h = response.headers_mut();
+    h.insert("x-ratelimit-limit", b.limit.into());
+    h.insert("x-ratelimit-remaining", b.remaining.into());
+    h.insert("x-ratelimit-reset", b.reset.into());
+    h.insert("x-ratelimit-used", (b.limit - b.remaining).into());
 }
