@@ -31,6 +31,8 @@ mod route_cli;
 mod run_command;
 mod serve_api;
 mod serve_harness;
+mod serve_poll;
+mod serve_queue;
 mod serve_webhook;
 mod taskmaster_role;
 mod tasks_cli;
