@@ -30,6 +30,7 @@ mod reviewer_role;
 mod route_cli;
 mod run_command;
 mod serve_api;
+mod serve_e2e;
 mod serve_harness;
 mod serve_poll;
 mod serve_queue;
