@@ -267,3 +267,39 @@ async fn jobs_get_only_their_phase_s_credential_and_nothing_of_the_server_s_envi
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_checks_github_and_the_model_server_per_repository() {
+    let gh = FakeGitHub::start();
+    let ollama = crate::support::fake_ollama::FakeOllama::default().await;
+    let bench = Workbench::new();
+    let mut env = bench.env(&gh.url);
+    env.insert("OLLAMA_BASE_URL".into(), ollama.base_url.clone());
+    let server = InProcess::start(&bench, env).await;
+    let url = server.url.clone();
+    register(&url, &bench.repo_body("pr")).await;
+    let (status, body) = call(client().get(format!("{url}/health/ready"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["repos"][0]["github"]["ok"], true, "{body}");
+    assert_eq!(body["repos"][0]["model_server"]["ok"], true, "{body}");
+
+    // A repository GitHub does not know, and a model server that is down: 503, with reasons.
+    let (status, _) = call(admin(client().post(format!("{url}/repos"))).json(&json!({
+        "full_name": "octo/missing", "token_env": "OCTO_WRITE_TOKEN",
+        "settings": {"ollama_base_url": "http://127.0.0.1:9"}
+    })))
+    .await;
+    assert_eq!(status, 201);
+    let (status, body) = call(client().get(format!("{url}/health/ready"))).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    let missing = &body["repos"][1];
+    assert_eq!(missing["github"]["ok"], false, "{body}");
+    assert!(
+        missing["github"]["error"].as_str().unwrap().contains("404"),
+        "{body}"
+    );
+    assert_eq!(missing["model_server"]["ok"], false, "{body}");
+    no_secrets("/health/ready", &body.to_string());
+    server.stop().await;
+}

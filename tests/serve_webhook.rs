@@ -306,3 +306,54 @@ async fn a_burst_of_500_deliveries_runs_each_distinct_one_exactly_once() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_s_own_secret_signs_only_its_own_deliveries() {
+    let gh = FakeGitHub::start();
+    let bench = Workbench::new();
+    let mut env = bench.env(&gh.url);
+    env.insert(
+        "OCTO_HOOK_SECRET".into(),
+        "octo-own-secret-0123456789".into(),
+    );
+    env.insert("EMPTY_SECRET".into(), "".into());
+    let server = InProcess::start(&bench, env).await;
+    let url = server.url.clone();
+    let mut body = bench.repo_body("observe");
+    body["webhook_secret_env"] = json!("EMPTY_SECRET");
+    let (status, refused) = call(admin(client().post(format!("{url}/repos"))).json(&body)).await;
+    assert_eq!(status, 400, "an empty secret is refused: {refused}");
+    body["webhook_secret_env"] = json!("OCTO_HOOK_SECRET");
+    register(&url, &body).await;
+
+    let pr = pr_event("opened", 3, &"e".repeat(40));
+    let (status, ok) = call(delivery(
+        &url,
+        "pull_request",
+        "own-1",
+        &pr,
+        "octo-own-secret-0123456789",
+    ))
+    .await;
+    assert_eq!(status, 202, "{ok}");
+    assert_eq!(ok["jobs"].as_array().unwrap().len(), 1, "{ok}");
+
+    let elsewhere = json!({"action": "opened", "number": 1, "pull_request": {"number": 1, "head": {"sha": "x"}, "base": {"sha": "y"}}, "repository": {"full_name": "someone/else"}}).to_string();
+    let (status, body) = call(delivery(
+        &url,
+        "pull_request",
+        "own-2",
+        elsewhere.as_bytes(),
+        "octo-own-secret-0123456789",
+    ))
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("names another repository"),
+        "{body}"
+    );
+    server.stop().await;
+}

@@ -217,7 +217,7 @@ async fn github_check(app: &App, repo: &Repo) -> Result<(), String> {
     let id = RepoId::parse(&repo.full_name).ok_or("not owner/name")?;
     let token = app.credentials.token(repo, Purpose::Read).await?;
     let path = Poller::repo_path(&id);
-    let cred = repo.credential.key();
+    let cred = repo.credential.read_key();
     let cached = app.store.cached(&cred, &path).ok().flatten();
     let a = app
         .poller
@@ -477,9 +477,11 @@ async fn status(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResul
         .into_iter()
         .flatten()
         .filter(|p| {
-            p["head"]
-                .as_str()
-                .is_some_and(|h| h.starts_with(&prefix) || h.starts_with("codex/"))
+            p["head"].as_str().is_some_and(|h| {
+                h.starts_with(&prefix)
+                    || h.starts_with(crate::roles::planner::run::BRANCH_PREFIX)
+                    || h.starts_with(crate::roles::integrator_merge::BRANCH_PREFIX)
+            })
         })
         .cloned()
         .collect();

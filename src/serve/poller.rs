@@ -229,10 +229,7 @@ async fn poll_repo(
 ) -> Result<(), String> {
     let id = RepoId::parse(&repo.full_name).ok_or("the registered name is not owner/name")?;
     let token = app.credentials.token(repo, Purpose::Read).await?;
-    let cred = match &repo.credential.read_token_env {
-        Some(r) => format!("env:{r}"),
-        None => repo.credential.key(),
-    };
+    let cred = repo.credential.read_key();
 
     let open_path = Poller::open_pulls_path(&id);
     if let Some((body, etag)) =

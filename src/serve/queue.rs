@@ -97,6 +97,9 @@ async fn run_one(app: &Arc<App>, owner: &str, job: Job, mut phase: watch::Receiv
         Finish::Requeue { reason } => format!("requeued: {reason}"),
     };
     match app.store.finish(job.id, owner, &finish, &cost) {
+        Ok(true) if matches!(finish, Finish::Dead { .. }) => {
+            tracing::warn!(job = job.id, role = %job.role, "job ended: {outcome}")
+        }
         Ok(true) => tracing::info!(job = job.id, role = %job.role, "job ended: {outcome}"),
         Ok(false) => tracing::warn!(job = job.id, "the job's lease had passed to another worker"),
         Err(e) => tracing::error!(job = job.id, "recording the job's end failed: {e}"),

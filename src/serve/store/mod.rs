@@ -61,6 +61,14 @@ impl Credential {
             (None, None) => "none".into(),
         }
     }
+
+    /// The name of the credential reads (polling, the work phase) use.
+    pub fn read_key(&self) -> String {
+        match &self.read_token_env {
+            Some(r) => format!("env:{r}"),
+            None => self.key(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
