@@ -916,7 +916,8 @@ mod tests {
     fn one_writer_per_repository_and_one_review_per_pull_request() {
         let s = SqliteStore::in_memory().unwrap();
         let r = repo(&s);
-        let t = now_ms();
+        // Claims look a little ahead: jobs queued in this test are runnable by then.
+        let t = now_ms() + 10_000;
         s.enqueue(&NewJob::new(r.id, Role::Developer, "api", "a"))
             .unwrap();
         s.enqueue(&NewJob::new(r.id, Role::Taskmaster, "api", "b"))
@@ -962,7 +963,8 @@ mod tests {
     fn expired_leases_are_recovered_and_retries_end_dead() {
         let s = SqliteStore::in_memory().unwrap();
         let r = repo(&s);
-        let t = now_ms();
+        // Claims look a little ahead: jobs queued in this test are runnable by then.
+        let t = now_ms() + 10_000;
         let mut j = NewJob::new(r.id, Role::Developer, "api", "a");
         j.max_attempts = 2;
         let id = s.enqueue(&j).unwrap().id();
