@@ -129,7 +129,7 @@ impl Workbench {
             ("OCTO_WRITE_TOKEN", WRITE_TOKEN),
             ("CODEX_SERVE_WORKERS", "4"),
             ("CODEX_RETRY_BACKOFF", "50ms"),
-            ("CODEX_JOB_LEASE", "2s"),
+            ("CODEX_JOB_LEASE", "10s"),
             ("CODEX_SHUTDOWN_GRACE", "3s"),
             ("SERVER_ONLY_CANARY", "canary-value-must-not-reach-jobs"),
         ] {

@@ -116,7 +116,7 @@ pub async fn serve(
     let store = SqliteStore::open(&settings.db).map_err(|e| anyhow::anyhow!("{e}"))?;
     // We hold the lock: whatever is marked running belonged to a server that is gone.
     let recovered = store
-        .recover(i64::MAX, store::now_ms())
+        .recover(i64::MAX, store::now_ms(), None)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if recovered > 0 {
         tracing::warn!(
@@ -135,16 +135,18 @@ pub async fn serve(
     }
 
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+    // Workers are named after this instance, so the reaper spares their leases.
+    let instance = format!("{}-{}-", std::process::id(), store::now_ms());
     let mut workers = Vec::new();
     for n in 0..settings.workers {
-        let name = format!("{}-{}-w{n}", std::process::id(), store::now_ms());
+        let name = format!("{instance}w{n}");
         workers.push(tokio::spawn(queue::worker(
             app.clone(),
             name,
             phase_rx.clone(),
         )));
     }
-    let reaper = tokio::spawn(queue::reaper(app.clone(), phase_rx.clone()));
+    let reaper = tokio::spawn(queue::reaper(app.clone(), instance, phase_rx.clone()));
     let poller = tokio::spawn(poller::run(app.clone(), phase_rx.clone()));
 
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();

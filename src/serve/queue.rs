@@ -107,8 +107,9 @@ async fn run_one(app: &Arc<App>, owner: &str, job: Job, mut phase: watch::Receiv
     app.wake.notify_waiters();
 }
 
-/// Queues again the jobs of workers that died (their leases ran out).
-pub async fn reaper(app: Arc<App>, mut phase: watch::Receiver<Phase>) {
+/// Queues again the jobs of workers that died (their leases ran out): another instance's, as
+/// this instance's own were recovered at start-up and its live workers are spared.
+pub async fn reaper(app: Arc<App>, instance: String, mut phase: watch::Receiver<Phase>) {
     let every = app.settings.lease.max(Duration::from_millis(200));
     loop {
         tokio::select! {
@@ -116,7 +117,7 @@ pub async fn reaper(app: Arc<App>, mut phase: watch::Receiver<Phase>) {
             _ = phase.changed() => { return; }
         }
         let now = now_ms();
-        match app.store.recover(now, now) {
+        match app.store.recover(now, now, Some(&instance)) {
             Ok(0) => {}
             Ok(n) => {
                 tracing::warn!("{n} job(s) queued again: their worker stopped");

@@ -382,8 +382,9 @@ pub trait Store: Send + Sync {
     fn finish(&self, job_id: i64, owner: &str, finish: &Finish, cost: &RunCost) -> Result<bool>;
     /// Queues again (runnable at `now`) every running job whose lease ended before
     /// `expired_before` (its worker died); a job that used up its attempts this way is dead.
-    /// Returns how many were queued again.
-    fn recover(&self, expired_before: Millis, now: Millis) -> Result<u64>;
+    /// Leases held by owners whose name starts with `spare` (this instance's own live
+    /// workers, which renew late at worst) are left alone. Returns how many were queued again.
+    fn recover(&self, expired_before: Millis, now: Millis, spare: Option<&str>) -> Result<u64>;
     fn job(&self, id: i64) -> Result<Option<Job>>;
     fn jobs(&self, repo_id: Option<i64>, limit: u32) -> Result<Vec<Job>>;
     /// When the next queued job becomes runnable, if any job is queued.

@@ -703,30 +703,33 @@ impl Store for SqliteStore {
         })
     }
 
-    fn recover(&self, expired_before: Millis, now: Millis) -> Result<u64> {
+    fn recover(&self, expired_before: Millis, now: Millis, spare: Option<&str>) -> Result<u64> {
+        let spare = spare.unwrap_or("");
         self.with(|c| {
             let tx = c.transaction().map_err(db)?;
             tx.execute(
                 "UPDATE job_runs SET finished_at = ?2, outcome = 'lost', \
                  reason = 'the worker stopped without finishing (the server was killed or lost its lease)' \
                  WHERE finished_at IS NULL AND job_id IN \
-                 (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1)",
-                params![expired_before, now],
+                 (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 AND NOT (?3 != '' AND substr(lease_owner, 1, length(?3)) = ?3))",
+                params![expired_before, now, spare],
             )
             .map_err(db)?;
             tx.execute(
                 "UPDATE jobs SET state = 'dead', finished_at = ?2, lease_owner = NULL, lease_until = NULL, \
                  last_error = 'the server stopped during this job on each of its ' || attempts || ' attempts' \
-                 WHERE state = 'running' AND lease_until < ?1 AND attempts >= max_attempts",
-                params![expired_before, now],
+                 WHERE state = 'running' AND lease_until < ?1 AND attempts >= max_attempts \
+                 AND NOT (?3 != '' AND substr(lease_owner, 1, length(?3)) = ?3)",
+                params![expired_before, now, spare],
             )
             .map_err(db)?;
             let n = tx
                 .execute(
                     "UPDATE jobs SET state = 'queued', run_at = ?2, lease_owner = NULL, lease_until = NULL, \
                      last_error = 'queued again: the worker running it stopped (the server was killed or lost its lease)' \
-                     WHERE state = 'running' AND lease_until < ?1",
-                    params![expired_before, now],
+                     WHERE state = 'running' AND lease_until < ?1 \
+                     AND NOT (?3 != '' AND substr(lease_owner, 1, length(?3)) = ?3)",
+                    params![expired_before, now, spare],
                 )
                 .map_err(db)?;
             tx.commit().map_err(db)?;
@@ -969,8 +972,20 @@ mod tests {
         j.max_attempts = 2;
         let id = s.enqueue(&j).unwrap().id();
         s.claim("dead-worker", t, t + 10).unwrap().unwrap();
-        assert_eq!(s.recover(t + 5, t + 5).unwrap(), 0, "the lease still holds");
-        assert_eq!(s.recover(t + 11, t + 11).unwrap(), 1);
+        assert_eq!(
+            s.recover(t + 5, t + 5, None).unwrap(),
+            0,
+            "the lease still holds"
+        );
+        assert_eq!(
+            s.recover(t + 11, t + 11, Some("dead")).unwrap(),
+            0,
+            "our own live workers are spared"
+        );
+        assert_eq!(
+            s.recover(t + 11, t + 11, Some("other-instance")).unwrap(),
+            1
+        );
         assert!(!s.renew(id, "dead-worker", t + 100).unwrap());
         let again = s.claim("w", t + 12, t + 1000).unwrap().unwrap();
         assert_eq!((again.id, again.attempts), (id, 2));
