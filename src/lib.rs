@@ -16,3 +16,4 @@ pub mod policy;
 pub mod report;
 pub mod roles;
 pub mod tasks;
+pub mod vocab;

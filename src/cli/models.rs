@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::llm::{self, Ledger, Llm, PromptLibrary, Route, Tier};
-use crate::roles::Role;
+use crate::vocab::Role;
 
 pub struct Models {
     pub llm: Arc<dyn Llm>,

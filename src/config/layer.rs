@@ -4,7 +4,7 @@
 
 use super::schema::{Config, Mode};
 use super::secret::Secret;
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

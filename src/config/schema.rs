@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::secret::Secret;
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// `observe` prints what would be written, `pr` writes through pull requests, `disabled` does nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]

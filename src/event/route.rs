@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::command::{self, Parsed};
 use super::payload::{Event, Payload};
 use crate::config::{Config, Mode, TaskFate};
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// What to do with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
