@@ -309,7 +309,7 @@ fn tests_that_never_pass_commit_nothing() {
     assert_eq!(github.with(|s| s.pulls.len()), 0);
     let summary = job.summary();
     assert!(
-        summary.contains("Nothing was committed") && summary.contains("Bye, {name}"),
+        summary.contains("No change is proposed") && summary.contains("Bye, {name}"),
         "{summary}"
     );
     assert_checkout_restored(&job.repo());

@@ -481,8 +481,14 @@ fn observe_mode_shows_the_comment_and_writes_nothing() {
     assert!(github.writes().is_empty(), "{:?}", github.writes());
     let summary = support::read_summary(d);
     assert!(
-        summary.contains("Dry run: nothing was written"),
+        summary.contains("**Nothing was written** (observe mode or a dry run)")
+            && summary.contains("would be written"),
         "{summary}"
+    );
+    assert!(
+        r.stdout.contains("Comment on #"),
+        "observe mode prints the change set on stdout: {}",
+        r.stdout
     );
     assert!(
         summary.contains("<summary>Review comment</summary>")

@@ -2,12 +2,15 @@
 //! result into the documented exit code (0 done/ignored, 1 role failed, 2 usage/config/refused).
 
 pub mod args;
+pub mod cancel;
 pub mod config_cmd;
 pub mod context;
 pub mod demo;
+pub mod execute;
 pub mod forge;
 pub mod forge_cmd;
 pub mod models;
+pub mod publish_cmd;
 pub mod review_cmd;
 pub mod route_cmd;
 pub mod run_cmd;
@@ -41,6 +44,9 @@ impl Failure {
 /// The binary's `main`.
 pub fn main() -> ExitCode {
     drop_empty_codex_vars();
+    // Before anything else starts a thread or a child: credentials leave the environment and
+    // the process becomes non-dumpable (see `config::secret::seal`).
+    crate::config::secret::seal();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let code = match dispatch(&cli) {
@@ -67,6 +73,8 @@ fn drop_empty_codex_vars() {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8, Failure> {
+    // Cancelling a run (SIGINT, SIGTERM) stops it with a bounded clean-up, whatever it does.
+    cancel::install();
     // These two make a forge rather than read a repository: no configuration to load first.
     match &cli.command {
         Command::Forge(cmd) => return forge_cmd::run(cmd, cli.global.json),
@@ -81,12 +89,20 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Route(args) => route_cmd::run(&ctx, args),
         Command::Config(ConfigCommand::Check) => config_cmd::check(&ctx),
         Command::Review(args) => review_cmd::run(&ctx, args),
-        Command::Develop { task, boost } => {
+        Command::Develop {
+            task,
+            boost,
+            takeover,
+            changes_out,
+        } => {
             let mut run = args::RunArgs::for_role("developer");
             run.task = task.clone();
             run.boost = *boost;
+            run.takeover = *takeover;
+            run.changes_out = changes_out.clone();
             run_cmd::run(&ctx, &run)
         }
+        Command::Publish(args) => publish_cmd::run(&ctx, args),
         Command::Taskmaster => run_cmd::run(&ctx, &args::RunArgs::for_role("taskmaster")),
         Command::Tasks(cmd) => tasks_cmd(&ctx, cmd),
         Command::Integrate { pr } => {

@@ -70,6 +70,10 @@ pub fn apply_env(
         config.project.default_branch = Some(v);
         note("project.default_branch", "DEFAULT_BRANCH");
     }
+    if let Some(v) = get("CODEX_BOT_LOGIN") {
+        config.github.login = Some(v);
+        note("github.login", "CODEX_BOT_LOGIN");
+    }
 }
 
 /// Applies command-line flags (or the `CODEX_*` variables clap reads for them).

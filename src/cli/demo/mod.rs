@@ -20,7 +20,7 @@ use crate::actions::Runner;
 use crate::config::MergeStrategy;
 use crate::forge::local::LocalForge;
 use crate::forge::local::records::PullRecord;
-use crate::forge::{Forge, MergeMethod, PrState};
+use crate::forge::{Forge, ForgeRead, MergeMethod, PrState};
 use crate::policy::Guarded;
 use crate::roles::taskmaster::SEED_BRANCH;
 
@@ -33,6 +33,12 @@ pub fn run(global: &Global, dir: Option<&Path>) -> Result<u8, Failure> {
         None => default_dir(),
     };
     let mut demo = Demo::start(global, &dir).map_err(Failure::usage)?;
+    if demo.dry {
+        return match demo.dry_step() {
+            Ok(()) => Ok(0),
+            Err(e) => Err(Failure { code: 1, error: e }),
+        };
+    }
     match demo.steps().and_then(|()| demo.finish(started)) {
         Ok(()) => Ok(0),
         Err(e) => {
@@ -62,6 +68,8 @@ struct Demo {
     logs: PathBuf,
     step: usize,
     model: Option<String>,
+    /// `--dry-run` or `--mode observe`: the first step is planned and printed, nothing written.
+    dry: bool,
 }
 
 struct State {
@@ -140,20 +148,40 @@ impl Demo {
             logs,
             step: 0,
             model,
+            dry: global.dry_run || global.mode == Some(crate::config::Mode::Observe),
         })
     }
 
     /// The global flags for a step: this forge, its own checkout and configuration, and real
-    /// writes (the demo writes only inside its directory, so `--mode`/`--dry-run` do not apply).
+    /// writes only inside the demo's directory — none at all with `--dry-run`/`--mode observe`.
     fn sandbox(&self) -> Global {
         Global {
             forge: Some(ForgeChoice::Local(self.dir.clone())),
             repo_dir: None,
             config: None,
-            mode: Some(crate::config::Mode::Pr),
-            dry_run: false,
+            mode: Some(if self.dry {
+                crate::config::Mode::Observe
+            } else {
+                crate::config::Mode::Pr
+            }),
+            dry_run: self.dry,
             ..self.global.clone()
         }
+    }
+
+    /// `--dry-run`/`--mode observe`: the Taskmaster's change set is planned and printed; every
+    /// later step needs that pull request merged, so the demo stops there.
+    fn dry_step(&mut self) -> anyhow::Result<()> {
+        println!("Dry run: each step prints the change set it would publish and writes nothing.");
+        self.role("taskmaster", None)?;
+        println!(
+            "
+The later steps (developer, reviewer, integrator) need the Taskmaster's pull request merged, which a
+             dry run does not do, so the demo stops here. Run `codex-orchestrator demo` without --dry-run to play the
+             whole loop in {}.",
+            self.dir.display()
+        );
+        Ok(())
     }
 
     fn forge(&self) -> anyhow::Result<LocalForge> {

@@ -1,9 +1,8 @@
-//! The Taskmaster role's decisions, kept pure: given the loaded tasks and what the repository
-//! looks like, it validates, decides whether to seed the first task (CI setup) and picks the next
-//! task. Writing the seed (a PR on a `taskmaster/` branch) is the caller's job via the forge port.
+//! The Taskmaster's decisions, kept pure: given the loaded tasks and what the repository looks
+//! like, it validates, decides whether to seed the first task (CI setup) and picks the next task.
+//! The run (`super::run`) turns the decision into a change set.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::tasks::estimate::is_larger_than_a_day;
 use crate::tasks::next::{Blocked, NextTask, next_task};
@@ -14,37 +13,9 @@ pub const SEED_ID: TaskId = TaskId(1);
 /// The file the seed task is written to, inside the tasks directory.
 pub const SEED_FILE_NAME: &str = "T-0001-ci-setup.md";
 /// The branch the seed pull request comes from (never the default branch).
-pub const SEED_BRANCH: &str = "taskmaster/seed-T-0001";
+pub use crate::vocab::branches::SEED_BRANCH;
 
-pub use crate::vocab::language::{Language, SKIP_DIRS, detect_language_from_paths};
-
-/// Detects the language of a checkout on disk (see [`detect_language_from_paths`]); looks at
-/// most three directories deep and at most 10,000 entries, skipping hidden and vendored folders.
-pub fn detect_language(repo_dir: &Path) -> Language {
-    let mut paths = Vec::new();
-    let mut stack = vec![(repo_dir.to_path_buf(), String::new(), 0)];
-    while let Some((dir, prefix, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if paths.len() >= 10_000 {
-                break;
-            }
-            let name = entry.file_name().to_string_lossy().to_string();
-            let rel = format!("{prefix}{name}");
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir {
-                if depth < 3 && !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()) {
-                    stack.push((entry.path(), format!("{rel}/"), depth + 1));
-                }
-            } else {
-                paths.push(rel);
-            }
-        }
-    }
-    detect_language_from_paths(paths)
-}
+pub use crate::vocab::language::Language;
 
 /// What the Taskmaster looks at.
 #[derive(Clone, Debug)]
@@ -53,15 +24,13 @@ pub struct TaskmasterInput<'a> {
     pub tasks: &'a TaskSet,
     /// The tasks directory relative to the repository (usually `tasks`).
     pub tasks_dir: &'a str,
-    /// The repository's language ([`detect_language`]).
+    /// The repository's language.
     pub language: Language,
     /// The configured task states (`.llm-team.yml` `tasks.states`).
     pub states: &'a [String],
-    /// Open PR head branches and remote branches; a pending `taskmaster/seed-T-0001` stops a
-    /// second seed.
-    pub ref_names: &'a [&'a str],
-    /// `observe` mode or `--dry-run`: the summary says "would" instead of announcing a PR.
-    pub dry_run: bool,
+    /// The seed's pull request, when one was closed without merging: a person turned the seed
+    /// down, so it is not proposed again.
+    pub seed_declined: Option<u64>,
 }
 
 /// A task file to create, and the pull request that carries it.
@@ -153,8 +122,10 @@ fn seed_blocker(input: &TaskmasterInput) -> Option<String> {
     if queued > 0 {
         return Some(format!("{queued} tasks are queued"));
     }
-    if let Some(r) = input.ref_names.iter().find(|r| r.ends_with(SEED_BRANCH)) {
-        return Some(format!("the seed is already proposed on `{r}`"));
+    if let Some(n) = input.seed_declined {
+        return Some(format!(
+            "the seed pull request #{n} was closed without merging (reopen it to queue the seed, or add a task yourself)"
+        ));
     }
     None
 }
@@ -294,13 +265,8 @@ fn summary(
     s.push('\n');
     match (seed, blocker) {
         (Some(seed), _) => {
-            let verb = if input.dry_run {
-                "Would open"
-            } else {
-                "Opening"
-            };
             s.push_str(&format!(
-                "**Seed:** {verb} a pull request from `{}` adding `{}` ({}).\n\n",
+                "**Seed:** proposes a pull request from `{}` adding `{}` ({}).\n\n",
                 seed.branch, seed.path, seed.pr_title
             ));
         }

@@ -1,0 +1,82 @@
+//! The Taskmaster: validates the task files, proposes the first task (basic CI) when there is
+//! nothing to do, and picks the next task. Its change set holds the seed's branch commit and pull
+//! request; planned again after a failure half-way, it completes them (a branch without its pull
+//! request gets the pull request) and otherwise plans nothing.
+
+pub mod decide;
+
+use super::context::{RoleContext, RoleOutput};
+use crate::changes::{BranchState, CommitWrite, FileWrite, PullRequestWrite, Write};
+use crate::forge::{ForgeRead, PrState};
+use crate::vocab::Role;
+pub use decide::{
+    Language, NextChoice, SEED_BRANCH, SEED_FILE_NAME, SEED_ID, SeedTask, TaskmasterInput,
+    TaskmasterPlan, plan, seed_task,
+};
+
+pub async fn run<F: ForgeRead>(ctx: &RoleContext<'_, F>) -> anyhow::Result<RoleOutput> {
+    let cfg = ctx.config;
+    let set = ctx.repo.tasks(&cfg.tasks.dir, &cfg.tasks.states);
+    let language = ctx.repo.language();
+    let seed_pr = ctx.forge.find_pull_request(SEED_BRANCH, true).await?;
+    let seed_declined = seed_pr
+        .as_ref()
+        .filter(|p| p.state == PrState::Closed && !p.merged)
+        .map(|p| p.number);
+    let plan = plan(&TaskmasterInput {
+        tasks: &set,
+        tasks_dir: &cfg.tasks.dir,
+        language,
+        states: &cfg.tasks.states,
+        seed_declined,
+    });
+    let mut out = RoleOutput::new(ctx.changes(Role::Taskmaster));
+    out.task_id = match &plan.next {
+        NextChoice::Ready { id, .. } => Some(id.to_string()),
+        NextChoice::Nothing { .. } => None,
+    };
+    out.summary = plan.summary_markdown.clone();
+    out.diagnostics = plan.diagnostics.clone();
+    if let Some(seed) = &plan.seed {
+        propose_seed(ctx, seed, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// The seed's commit (unless its branch already holds the file) and its pull request.
+async fn propose_seed<F: ForgeRead>(
+    ctx: &RoleContext<'_, F>,
+    seed: &SeedTask,
+    out: &mut RoleOutput,
+) -> anyhow::Result<()> {
+    let file = FileWrite::text(&seed.path, &seed.contents);
+    match ctx.forge.branch(&seed.branch).await? {
+        None => out.changes.push(Write::Commit(CommitWrite {
+            branch: seed.branch.clone(),
+            branch_state: BranchState::New,
+            parent: ctx.base.to_string(),
+            message: seed.commit_message.clone(),
+            files: vec![file],
+        })),
+        Some(head) => {
+            let present = ctx.forge.file_at(&seed.path, &head).await?;
+            if present.as_deref() != Some(seed.contents.as_bytes()) {
+                out.changes.push(Write::Commit(CommitWrite {
+                    branch: seed.branch.clone(),
+                    branch_state: BranchState::Existing,
+                    parent: head,
+                    message: seed.commit_message.clone(),
+                    files: vec![file],
+                }));
+            }
+        }
+    }
+    out.changes.push(Write::PullRequest(PullRequestWrite {
+        head: seed.branch.clone(),
+        base: ctx.default_branch.to_string(),
+        title: seed.pr_title.clone(),
+        body: seed.pr_body.clone(),
+        draft: false,
+    }));
+    Ok(())
+}
