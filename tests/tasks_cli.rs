@@ -251,7 +251,9 @@ fn next_skips_invalid_tasks_and_exits_1_on_errors() {
         "{out}"
     );
     assert!(
-        out.contains("\n- tasks/T-0015-wrong-id.md (T-0010): id T-0010 does not match the file name"),
+        out.contains(
+            "\n- tasks/T-0015-wrong-id.md (T-0010): id T-0010 does not match the file name"
+        ),
         "{out}"
     );
     let (code, out) = exec(TasksCommand::Next { json: true }, &ctx);
