@@ -246,6 +246,13 @@ fn the_messy_set_never_yields_an_invalid_task() {
         pick.skipped[3].reasons,
         vec!["in the dependency cycle T-0030 → T-0031 → T-0030"]
     );
+    let by_path = |p: &str| set.tasks.iter().find(|t| t.path() == p).unwrap();
+    assert_eq!(
+        set.errors_of(by_path("tasks/T-0015-wrong-id.md")),
+        wrong.reasons
+    );
+    assert_eq!(set.errors_of(by_path("tasks/T-0030-a.md")).len(), 1);
+    assert!(set.errors_of(by_path("tasks/T-0050-ok.md")).is_empty());
     let text = pick.explain();
     assert!(text.starts_with("next: T-0050 Valid (P2; 1 eligible)\nskipped 7 task file(s) with errors:\n- tasks/T-0010-login.md (T-0010): duplicate id T-0010"), "{text}");
     assert!(

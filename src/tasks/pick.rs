@@ -108,6 +108,16 @@ impl TaskSet {
         }
     }
 
+    /// Why `task` (one of this set's tasks) must not be acted on: its errors, as [`Skipped`]
+    /// lists them; empty when it has none. For a task named by hand (`develop --task T-0004`).
+    pub fn errors_of(&self, task: &super::task::Task) -> Vec<String> {
+        self.tasks
+            .iter()
+            .position(|t| t.path() == task.path())
+            .and_then(|i| self.invalid_tasks().remove(&i))
+            .unwrap_or_default()
+    }
+
     /// The index of every loaded task that has an error, with the reasons: its own error
     /// diagnostics, and membership of a dependency cycle (reported on one file only).
     fn invalid_tasks(&self) -> BTreeMap<usize, Vec<String>> {
