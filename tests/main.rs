@@ -31,6 +31,7 @@ mod route_cli;
 mod run_command;
 mod taskmaster_role;
 mod tasks_cli;
+mod tasks_ids;
 mod tasks_next;
 mod tasks_render;
 mod tasks_robustness;

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::diagnostic::{self, Diagnostic};
 use super::load::{TaskSet, load_repo_tasks};
-use super::next::{Blocked, NextTask, next_task};
+use super::next::{Blocked, NextTask};
+use super::pick::Skipped;
 use super::task::{Task, TaskMeta};
 
 /// `codex-orchestrator tasks …`
@@ -25,7 +26,8 @@ pub enum TasksCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show the next task to work on, or why there is none.
+    /// Show the next task to work on, or why there is none; tasks with errors are skipped
+    /// (listed with the reason) and the exit code is 1 when any task file has errors.
     Next {
         /// Print JSON.
         #[arg(long)]
@@ -84,10 +86,13 @@ struct NextView<'a> {
     reason: Option<&'a str>,
     blocked: &'a [Blocked],
     eligible: Vec<String>,
+    skipped: &'a [Skipped],
+    errors: usize,
 }
 
 /// Runs one `tasks` subcommand, writing to `out`; returns the process exit code
-/// (0 ok, 1 validation errors or task not found).
+/// (0 ok, 1 validation errors — also for `next` — or task not found). An unknown `--status`
+/// is an `Err` naming the valid states (the binary exits 2).
 pub fn run(cmd: &TasksCommand, ctx: &TasksContext, out: &mut dyn Write) -> Result<i32> {
     let set = load_repo_tasks(&ctx.repo_dir, &ctx.tasks_dir, &ctx.states);
     run_on(cmd, ctx, &set, diagnostic::in_github_actions(), out)
@@ -104,6 +109,14 @@ pub fn run_on(
 ) -> Result<i32> {
     match cmd {
         TasksCommand::List { status, json } => {
+            if let Some(s) = status.as_deref()
+                && !ctx.states.iter().any(|k| k == s)
+            {
+                anyhow::bail!(
+                    "unknown status `{s}` for --status; use one of: {} (tasks.states in .llm-team.yml)",
+                    ctx.states.join(", ")
+                );
+            }
             let tasks: Vec<&Task> = set
                 .tasks
                 .iter()
@@ -133,28 +146,32 @@ pub fn run_on(
             Ok(0)
         }
         TasksCommand::Next { json } => {
-            let next = next_task(&set.tasks);
+            let pick = set.next_task();
             if *json || ctx.json {
-                let v = match &next {
+                let v = match &pick.next {
                     NextTask::Ready { task, eligible } => NextView {
                         next: Some(view(task)),
                         reason: None,
                         blocked: &[],
                         eligible: eligible.iter().map(|t| t.id().to_string()).collect(),
+                        skipped: &pick.skipped,
+                        errors: pick.errors,
                     },
                     NextTask::Nothing { reason, blocked } => NextView {
                         next: None,
                         reason: Some(reason),
                         blocked,
                         eligible: Vec::new(),
+                        skipped: &pick.skipped,
+                        errors: pick.errors,
                     },
                 };
                 serde_json::to_writer_pretty(&mut *out, &v)?;
                 writeln!(out)?;
             } else {
-                writeln!(out, "{}", next.explain())?;
+                writeln!(out, "{}", pick.explain())?;
             }
-            Ok(0)
+            Ok(if pick.has_errors() { 1 } else { 0 })
         }
         TasksCommand::Validate => {
             if ctx.json {
