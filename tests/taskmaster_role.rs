@@ -143,7 +143,21 @@ fn existing_tasks_are_validated_and_the_next_one_reported() {
         ("tasks/T-0003-b.md", &task("T-0003", "T-0009", "P0")),
     ]);
     let r = job.run(&fake, &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.code, 1,
+        "a task set with errors fails the run: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("the task set has 1 error(s)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        job.summary().contains("T-0003") && job.summary().contains("Not eligible"),
+        "the invalid task is named as skipped: {}",
+        job.summary()
+    );
     assert!(
         fake.writes().is_empty(),
         "nothing to seed: {:?}",

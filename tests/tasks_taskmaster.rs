@@ -23,6 +23,7 @@ fn run(repo: &Path, seed_declined: Option<u64>) -> (TaskSet, TaskmasterPlan) {
         language: detect_language(repo),
         states: &states,
         seed_declined,
+        seed_id: codex_orchestrator::roles::taskmaster::SEED_ID,
     };
     let p = plan(&input);
     (set, p)
@@ -68,7 +69,7 @@ fn empty_repo_seeds_exactly_one_then_nothing() {
     assert!(second.seed.is_none(), "seeded twice");
     assert_eq!(
         second.no_seed_reason.as_deref(),
-        Some("T-0001 already exists")
+        Some("T-0001 (Initialize basic CI for the project) is already a CI task")
     );
     assert!(
         set.diagnostics.is_empty(),

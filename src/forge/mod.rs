@@ -44,6 +44,8 @@ pub trait ForgeRead {
     async fn branches(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>>;
     /// A file's bytes at a ref, or `None` if absent.
     async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>>;
+    /// The paths of the files directly in folder `dir` at a ref (empty when there is none).
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>>;
     /// The message of commit `sha`; `None` when this forge cannot tell (callers then assume
     /// nothing about who made it). The developer reads its branch claims with it.
     async fn commit_message(&self, _sha: &str) -> Result<Option<String>> {

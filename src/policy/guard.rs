@@ -301,6 +301,10 @@ impl<F: Forge> ForgeRead for Guarded<F> {
         self.inner.commit_message(sha).await
     }
 
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>> {
+        self.inner.list_dir(dir, git_ref).await
+    }
+
     async fn tree_modes(
         &self,
         sha: &str,

@@ -5,6 +5,7 @@
 
 pub mod context;
 pub mod developer;
+pub mod ids;
 pub mod integrator;
 pub mod planner;
 pub mod reviewer;

@@ -5,8 +5,13 @@
 pub const INTEGRATE_PREFIX: &str = "integrate/";
 /// The taskmaster's branches.
 pub const TASKMASTER_PREFIX: &str = "taskmaster/";
-/// The branch the CI seed's pull request comes from.
-pub const SEED_BRANCH: &str = "taskmaster/seed-T-0001";
+/// The branches the CI seed's pull request comes from: `taskmaster/seed-T-0001`.
+pub const SEED_PREFIX: &str = "taskmaster/seed-";
+
+/// The seed branch for task `id` (`impl Display`: a task id).
+pub fn seed_branch(id: impl std::fmt::Display) -> String {
+    format!("{SEED_PREFIX}{id}")
+}
 /// The planner's branches: `plan/<prd-hash>`.
 pub const PLAN_PREFIX: &str = "plan/";
 /// Every marker the team puts in its comments and reviews starts with this.

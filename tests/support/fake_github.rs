@@ -1119,12 +1119,26 @@ fn route(
                 .unwrap_or_else(|| st.default_branch.clone());
             let commit = st.refs.get(&r).cloned().unwrap_or(r);
             let files = st.files_at(&commit);
-            match files
-                .get(&file.join("/"))
-                .and_then(|(_, b)| st.blobs.get(b))
-            {
+            let path = file.join("/");
+            match files.get(&path).and_then(|(_, b)| st.blobs.get(b)) {
                 Some(bytes) => (StatusCode::OK, bytes.clone()).into_response(),
-                None => not_found(),
+                None => {
+                    // A folder: its entries, as GitHub lists them.
+                    let under = format!("{path}/");
+                    let entries: Vec<Value> = files
+                        .keys()
+                        .filter_map(|p| {
+                            let rest = p.strip_prefix(&under)?;
+                            (!rest.contains('/'))
+                                .then(|| json!({"name": rest, "path": p, "type": "file"}))
+                        })
+                        .collect();
+                    if entries.is_empty() {
+                        not_found()
+                    } else {
+                        reply(200, Value::Array(entries))
+                    }
+                }
             }
         }
         ("POST", ["actions", "workflows", _, "dispatches"]) => {

@@ -22,9 +22,7 @@ use crate::forge::local::LocalForge;
 use crate::forge::local::records::PullRecord;
 use crate::forge::{Forge, ForgeRead, MergeMethod, PrState};
 use crate::policy::Guarded;
-use crate::roles::taskmaster::SEED_BRANCH;
-
-const TASK: &str = "T-0001";
+use crate::vocab::branches::SEED_PREFIX;
 
 pub fn run(global: &Global, dir: Option<&Path>) -> Result<u8, Failure> {
     let started = Instant::now();
@@ -70,6 +68,8 @@ struct Demo {
     model: Option<String>,
     /// `--dry-run` or `--mode observe`: the first step is planned and printed, nothing written.
     dry: bool,
+    /// The seed task the loop closes (known once the Taskmaster has proposed it).
+    task: String,
 }
 
 struct State {
@@ -149,6 +149,7 @@ impl Demo {
             step: 0,
             model,
             dry: global.dry_run || global.mode == Some(crate::config::Mode::Observe),
+            task: "T-0001".into(),
         })
     }
 
@@ -189,9 +190,21 @@ The later steps (developer, reviewer, integrator) need the Taskmaster's pull req
     }
 
     fn steps(&mut self) -> anyhow::Result<()> {
+        // Pull requests are found by their branches, so a resumed demo finds the first run's.
+        self.role("taskmaster", None)?;
+        let seed_pr = self
+            .find_pr(|p| p.head_ref.starts_with(SEED_PREFIX))?
+            .context("the taskmaster opened no seed pull request")?;
+        // The seed's id is T-0001 unless something else already took it.
+        self.task = seed_pr
+            .head_ref
+            .strip_prefix(SEED_PREFIX)
+            .unwrap_or("T-0001")
+            .to_string();
         if self.model.is_some() {
             // The planner's pull request stays open: its tasks are proposals for a person to
-            // merge, and the loop below runs on the seed task either way.
+            // merge, and the loop below runs on the seed task either way. Its ids never
+            // collide with the seed's.
             if let Err(e) = self.role("planner", None) {
                 println!(
                     "  note:  the planner did not finish ({e:#}); the loop goes on without it"
@@ -203,21 +216,19 @@ The later steps (developer, reviewer, integrator) need the Taskmaster's pull req
                 "skipped: it needs a model (docs/PRD.md is there for it when one answers)",
             );
         }
-        // Pull requests are found by their branches, so a resumed demo finds the first run's.
-        self.role("taskmaster", None)?;
-        let seed_pr = self
-            .find_pr(|p| p.head_ref == SEED_BRANCH)?
-            .context("the taskmaster opened no seed pull request")?;
         self.merge(seed_pr.number)?;
         self.role("developer", None)?;
+        let task = self.task.clone();
         let dev_pr = self
-            .find_pr(|p| p.head_ref.contains(&format!("{TASK}-")) && p.head_ref != SEED_BRANCH)?
+            .find_pr(|p| {
+                p.head_ref.contains(&format!("{task}-")) && !p.head_ref.starts_with(SEED_PREFIX)
+            })?
             .context("the developer opened no pull request")?;
         self.role("reviewer", Some(dev_pr.number))?;
         self.merge(dev_pr.number)?;
         self.role("integrator", Some(dev_pr.number))?;
         let integration_pr = self
-            .find_pr(|p| p.head_ref == format!("integrate/{TASK}"))?
+            .find_pr(|p| p.head_ref == format!("integrate/{task}"))?
             .context("the integrator opened no integration pull request")?;
         self.merge(integration_pr.number)?;
         Ok(())
@@ -466,12 +477,13 @@ The later steps (developer, reviewer, integrator) need the Taskmaster's pull req
         let states: Vec<String> = crate::config::Config::default().tasks.states;
         let set = crate::tasks::load_repo_tasks(&checkout, "tasks", &states);
         let task = set
-            .get(TASK)
-            .with_context(|| format!("{TASK} is not on {}", sample::BRANCH))?;
+            .get(&self.task)
+            .with_context(|| format!("{} is not on {}", self.task, sample::BRANCH))?;
         Ok((
             task.status().to_string(),
             format!(
-                "{TASK} is `{}` on `{}` ({})",
+                "{} is `{}` on `{}` ({})",
+                self.task,
                 task.status(),
                 sample::BRANCH,
                 task.path()

@@ -368,6 +368,26 @@ impl ForgeRead for GitHub {
         self.modes(sha, paths).await
     }
 
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>> {
+        let url = self.path(&format!(
+            "/contents/{}?ref={}",
+            encode(dir.trim_end_matches('/'), true),
+            encode(git_ref, false)
+        ));
+        let a = self.client.send(Method::GET, &url, None, None).await?;
+        if a.status == 404 {
+            return Ok(Vec::new());
+        }
+        let a = self.expect_ok(&Method::GET, &url, a)?;
+        // A file answers an object, a folder an array of entries.
+        let entries: Vec<wire::ContentEntry> = a.json(&url).unwrap_or_default();
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.kind == "file")
+            .map(|e| e.path)
+            .collect())
+    }
+
     async fn is_ancestor(&self, ancestor: &str, of: &str) -> Result<bool> {
         if ancestor == of {
             return Ok(true);

@@ -206,3 +206,10 @@ pub struct TreeListEntry {
 pub struct Compare {
     pub status: String,
 }
+
+#[derive(Deserialize)]
+pub struct ContentEntry {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}

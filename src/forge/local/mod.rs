@@ -386,6 +386,26 @@ impl ForgeRead for LocalForge {
             .collect())
     }
 
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>> {
+        let Some(commit) = self.store.resolve(git_ref)? else {
+            return Ok(Vec::new());
+        };
+        let checkout = GixCheckout::open(self.store.git_dir())
+            .map_err(|e| local("opening the bare repository", e))?;
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        Ok(checkout
+            .list_files_without_sizes(&commit.to_string())
+            .map_err(|e| local(format!("listing {dir} at {git_ref}"), e))?
+            .into_iter()
+            .filter(|e| {
+                e.path
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains('/'))
+            })
+            .map(|e| e.path)
+            .collect())
+    }
+
     async fn is_ancestor(&self, ancestor: &str, of: &str) -> Result<bool> {
         let (Ok(a), Ok(b)) = (self.store.commit_id(ancestor), self.store.commit_id(of)) else {
             return Ok(false);

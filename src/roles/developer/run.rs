@@ -82,14 +82,28 @@ pub async fn pick<F: ForgeRead>(
         Ok(Pick::Stop(Box::new(out)))
     };
     let task: Task = match task_id {
-        Some(id) => set
-            .get(id)
-            .cloned()
-            .with_context(|| format!("no task {id} under {}/ (or its file does not parse; run `codex-orchestrator tasks validate`)", cfg.tasks.dir))?,
-        None => match tasks::next_task(&set.tasks) {
-            NextTask::Ready { task, .. } => task.clone(),
-            nothing => return stop(format!("No task to develop: {}\n", nothing.explain()), None),
-        },
+        Some(id) => {
+            let task = set
+                .get(id)
+                .cloned()
+                .with_context(|| format!("no task {id} under {}/ (or its file does not parse; run `codex-orchestrator tasks validate`)", cfg.tasks.dir))?;
+            let errors = set.errors_of(&task);
+            if !errors.is_empty() {
+                anyhow::bail!(
+                    "{id} ({}) has errors, so it is not developed: {}. Fix the task file (`codex-orchestrator tasks validate`)",
+                    task.path(),
+                    errors.join("; ")
+                );
+            }
+            task
+        }
+        None => {
+            let pick = set.next_task();
+            match pick.next {
+                NextTask::Ready { task, .. } => task.clone(),
+                _ => return stop(format!("No task to develop: {}\n", pick.explain()), None),
+            }
+        }
     };
     let id = task.id().to_string();
     if task.status() != "queued" && task.status() != "in_review" {

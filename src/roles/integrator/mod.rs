@@ -46,11 +46,30 @@ pub async fn run<F: ForgeRead>(
         );
         return Ok(out);
     }
-    let Some(id) = crate::roles::reviewer::link::linked_task(&pr.head_ref, &pr.title, &pr.body)
-    else {
+    // Only an explicit link counts: the `Task:` line the Developer writes, or its branch name.
+    let link = match tasks::link_pull_request(
+        &cfg.workflow.branch_prefix,
+        &pr.head_ref,
+        &pr.title,
+        &pr.body,
+    ) {
+        Ok(link) => link,
+        Err(conflict) => {
+            out.summary = format!("PR #{}: {conflict}; nothing to integrate.\n", pr.number);
+            return Ok(out);
+        }
+    };
+    let ignored: String = link.ignored.iter().map(|i| format!("- {i}\n")).collect();
+    let Some(id) = link.task.map(|t| t.to_string()) else {
         out.summary = format!(
-            "PR #{} names no task (a `Task: T-XXXX` line or a `{}T-XXXX-…` branch); nothing to integrate.\n",
-            pr.number, cfg.workflow.branch_prefix
+            "PR #{} names no task (a `Task: T-XXXX` line or a `{}T-XXXX-…` branch); nothing to integrate.\n{}",
+            pr.number,
+            cfg.workflow.branch_prefix,
+            if ignored.is_empty() {
+                String::new()
+            } else {
+                format!("Ignored (not a link):\n{ignored}")
+            }
         );
         return Ok(out);
     };
@@ -144,11 +163,21 @@ pub async fn run<F: ForgeRead>(
         }
     }
     // What becomes eligible once this lands.
+    if !ignored.is_empty() {
+        out.summary
+            .push_str(&format!("Ignored (not a link to a task):\n{ignored}"));
+    }
     let mut after: Vec<Task> = set.tasks.clone();
     if let Some(t) = after.iter_mut().find(|t| t.id().to_string() == id) {
         *t = task.clone();
     }
-    match tasks::next_task(&after) {
+    let after = tasks::load_from_memory(
+        after
+            .iter()
+            .map(|t| (t.path().to_string(), t.to_bytes().to_vec())),
+        &cfg.tasks.states,
+    );
+    match after.next_task().next {
         NextTask::Ready { task, .. } => out.summary.push_str(&format!(
             "Next eligible task once it merges: {} ({}).\n",
             task.id(),

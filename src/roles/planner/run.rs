@@ -172,25 +172,29 @@ pub async fn run<F: ForgeRead>(
         .await
         .context("asking the planner model for tasks")?;
 
-    // Ids: above everything seen; a re-run keeps its earlier range while it is still free.
-    let mut known: Vec<TaskId> = set.tasks.iter().map(|t| t.id()).collect();
-    known.extend(set.files.iter().flat_map(|f| tasks::id::ids_in_text(f)));
-    let seed = ctx
-        .forge
-        .branch(crate::vocab::branches::SEED_BRANCH)
+    // Ids: above every id taken on the default branch, the proposing branches and the open
+    // pull requests (not this plan's own); a re-run keeps its earlier range while it is free.
+    let taken = crate::roles::ids::reservations(ctx.forge, &set, &cfg.tasks.dir)
         .await?
-        .map(|_| crate::vocab::branches::SEED_BRANCH);
-    let refs: Vec<&str> = seed.into_iter().collect();
-    let highest = tasks::mint_ids(1, known.iter().copied(), &refs)[0].number() - 1;
-    let reuse = previous
+        .without_branch(&branch);
+    let earlier: Vec<TaskId> = previous
         .iter()
         .flat_map(|p| tasks::id::ids_in_text(p))
-        .min()
-        .filter(|first| first.number() > highest);
+        .collect();
+    let reuse = earlier.iter().min().copied();
     let mint = |n: usize| -> Vec<TaskId> {
-        match reuse {
-            Some(first) => (0..n as u32).map(|k| TaskId(first.number() + k)).collect(),
-            None => tasks::mint_ids(n, known.iter().copied(), &refs),
+        if let Some(first) = reuse {
+            let range: Vec<TaskId> = (0..n as u32).map(|k| TaskId(first.number() + k)).collect();
+            if taken.collisions(&range).is_empty() {
+                return range;
+            }
+        }
+        match taken.mint_ids(n) {
+            Ok(ids) => ids,
+            Err(_) => {
+                let known: Vec<TaskId> = set.tasks.iter().map(|t| t.id()).collect();
+                tasks::mint_ids(n, known, &[])
+            }
         }
     };
     let plan = plan::plan(

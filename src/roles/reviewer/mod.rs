@@ -5,7 +5,6 @@
 
 pub mod checks;
 pub mod classify;
-pub mod link;
 pub mod model;
 pub mod render;
 pub mod run;

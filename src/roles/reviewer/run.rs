@@ -8,7 +8,7 @@
 use anyhow::Context as _;
 
 use super::render::markdown;
-use super::{ModelSide, ReviewInput, ReviewResult, Verdict, link, review};
+use super::{ModelSide, ReviewInput, ReviewResult, Verdict, review};
 use crate::changes::{CommentWrite, ReviewWrite, Target, Write};
 use crate::forge::{Comment, ForgeError, ForgeRead, InlineComment, ReviewEvent};
 use crate::git::{Checkout, Diff, parse_unified};
@@ -240,7 +240,15 @@ pub async fn run<F: ForgeRead>(
             "the GitHub API",
         ),
     };
-    let task_id = link::linked_task(&pr.head_ref, &pr.title, &pr.body);
+    let task_id = crate::tasks::link_pull_request(
+        &ctx.config.workflow.branch_prefix,
+        &pr.head_ref,
+        &pr.title,
+        &pr.body,
+    )
+    .ok()
+    .and_then(|l| l.task)
+    .map(|t| t.to_string());
     let task = task_id
         .as_deref()
         .and_then(|id| task_at(ctx.repo.git()?, &pr.base_sha, &ctx.config.tasks.dir, id));

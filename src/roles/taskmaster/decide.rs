@@ -4,16 +4,20 @@
 
 use std::collections::BTreeMap;
 
+use crate::tasks::Skipped;
 use crate::tasks::estimate::is_larger_than_a_day;
-use crate::tasks::next::{Blocked, NextTask, next_task};
+use crate::tasks::next::{Blocked, NextTask};
 use crate::tasks::{Diagnostic, Priority, TaskId, TaskMeta, TaskSet, render_task};
 
-/// The id the seed task always gets (the seed's first task).
+/// The id the seed task gets when it is free everywhere (see `crate::tasks::Reservations::seed_id`).
 pub const SEED_ID: TaskId = TaskId(1);
-/// The file the seed task is written to, inside the tasks directory.
-pub const SEED_FILE_NAME: &str = "T-0001-ci-setup.md";
-/// The branch the seed pull request comes from (never the default branch).
-pub use crate::vocab::branches::SEED_BRANCH;
+/// The branch the seed pull request for task `id` comes from (never the default branch).
+pub use crate::vocab::branches::seed_branch;
+
+/// The file the seed task `id` is written to, inside the tasks directory.
+pub fn seed_file_name(id: TaskId) -> String {
+    format!("{id}-ci-setup.md")
+}
 
 pub use crate::vocab::language::Language;
 
@@ -31,6 +35,9 @@ pub struct TaskmasterInput<'a> {
     /// The seed's pull request, when one was closed without merging: a person turned the seed
     /// down, so it is not proposed again.
     pub seed_declined: Option<u64>,
+    /// The id the seed takes: `T-0001` when it is free on the default branch, every proposing
+    /// branch and every open pull request, else the next free id.
+    pub seed_id: TaskId,
 }
 
 /// A task file to create, and the pull request that carries it.
@@ -81,6 +88,11 @@ pub struct TaskmasterPlan {
     pub outputs: BTreeMap<String, String>,
     /// Markdown for the step summary.
     pub summary_markdown: String,
+    /// Task files skipped as the next task because they have errors.
+    pub skipped: Vec<Skipped>,
+    /// Error diagnostics in the task set: the Taskmaster then fails its run (after proposing
+    /// what it could), so a broken task set never goes unnoticed.
+    pub errors: usize,
 }
 
 fn is_ci_title(title: &str) -> bool {
@@ -94,15 +106,12 @@ fn is_ci_title(title: &str) -> bool {
 /// Why the seed must not be created, or `None` when it should be.
 fn seed_blocker(input: &TaskmasterInput) -> Option<String> {
     let set = input.tasks;
-    if set.tasks.iter().any(|t| t.id() == SEED_ID) {
-        return Some(format!("{SEED_ID} already exists"));
-    }
-    let seed_prefix = SEED_ID.to_string();
     if let Some(f) = set.files.iter().find(|f| {
         f.rsplit('/')
             .next()
-            .is_some_and(|n| n.starts_with(&seed_prefix))
-    }) {
+            .is_some_and(|n| n.ends_with("-ci-setup.md"))
+    }) && !set.tasks.iter().any(|t| t.path() == f.as_str())
+    {
         return Some(format!(
             "{f} exists (it does not load; see the validation errors)"
         ));
@@ -131,9 +140,9 @@ fn seed_blocker(input: &TaskmasterInput) -> Option<String> {
 }
 
 /// The seed task for a repository in `language`: deterministic text, checkable criteria.
-pub fn seed_task(language: Language, tasks_dir: &str, states: &[String]) -> SeedTask {
+pub fn seed_task(language: Language, tasks_dir: &str, states: &[String], id: TaskId) -> SeedTask {
     let title = format!("Initialize basic CI for {}", language.name());
-    let mut meta = TaskMeta::new(SEED_ID, title.clone());
+    let mut meta = TaskMeta::new(id, title.clone());
     meta.task_type = Some("chore".into());
     meta.priority = Priority::P0;
     if !states.iter().any(|s| s == crate::tasks::QUEUED)
@@ -154,13 +163,13 @@ pub fn seed_task(language: Language, tasks_dir: &str, states: &[String]) -> Seed
         language.name()
     );
     let dir = tasks_dir.trim_end_matches('/');
-    let path = format!("{dir}/{SEED_FILE_NAME}");
+    let path = format!("{dir}/{}", seed_file_name(id));
     SeedTask {
-        id: SEED_ID,
+        id,
         contents: render_task(&meta, &body),
-        branch: SEED_BRANCH.into(),
-        commit_message: format!("tasks: seed {SEED_ID} {title}"),
-        pr_title: format!("Seed {SEED_ID}: {title}"),
+        branch: seed_branch(id),
+        commit_message: format!("tasks: seed {id} {title}"),
+        pr_title: format!("Seed {id}: {title}"),
         pr_body: format!(
             "The Taskmaster found no queued task and no CI task, so it proposes the first task, `{path}`.\n\nMerge this pull request to queue it."
         ),
@@ -175,8 +184,9 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
     let blocker = seed_blocker(input);
     let seed = blocker
         .is_none()
-        .then(|| seed_task(input.language, input.tasks_dir, input.states));
-    let next = match next_task(&set.tasks) {
+        .then(|| seed_task(input.language, input.tasks_dir, input.states, input.seed_id));
+    let pick = set.next_task();
+    let next = match pick.next {
         NextTask::Ready { task, .. } => NextChoice::Ready {
             id: task.id(),
             title: task.meta().title.clone(),
@@ -209,7 +219,7 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         })
         .map(|t| t.id())
         .collect();
-    let summary_markdown = summary(
+    let mut summary_markdown = summary(
         input,
         &diagnostics,
         seed.as_ref(),
@@ -217,6 +227,14 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         &next,
         &too_large,
     );
+    if !pick.skipped.is_empty() {
+        summary_markdown.push_str(
+            "\n**Not eligible** (the task file has errors; fix them to queue the task):\n",
+        );
+        for s in &pick.skipped {
+            summary_markdown.push_str(&format!("- {}\n", s.describe()));
+        }
+    }
     TaskmasterPlan {
         diagnostics,
         seed,
@@ -225,6 +243,8 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         too_large,
         outputs,
         summary_markdown,
+        skipped: pick.skipped.clone(),
+        errors: pick.errors,
     }
 }
 

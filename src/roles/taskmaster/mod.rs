@@ -10,15 +10,24 @@ use crate::changes::{BranchState, CommitWrite, FileWrite, PullRequestWrite, Writ
 use crate::forge::{ForgeRead, PrState};
 use crate::vocab::Role;
 pub use decide::{
-    Language, NextChoice, SEED_BRANCH, SEED_FILE_NAME, SEED_ID, SeedTask, TaskmasterInput,
-    TaskmasterPlan, plan, seed_task,
+    Language, NextChoice, SEED_ID, SeedTask, TaskmasterInput, TaskmasterPlan, plan, seed_branch,
+    seed_file_name, seed_task,
 };
 
 pub async fn run<F: ForgeRead>(ctx: &RoleContext<'_, F>) -> anyhow::Result<RoleOutput> {
     let cfg = ctx.config;
     let set = ctx.repo.tasks(&cfg.tasks.dir, &cfg.tasks.states);
     let language = ctx.repo.language();
-    let seed_pr = ctx.forge.find_pull_request(SEED_BRANCH, true).await?;
+    // The seed's id is T-0001 unless a plan (or anything open) already took it; the seed's own
+    // branches do not count against it.
+    let taken = crate::roles::ids::reservations(ctx.forge, &set, &cfg.tasks.dir).await?;
+    let seed_id = taken
+        .without_branches(|b| b.starts_with(crate::vocab::branches::SEED_PREFIX))
+        .seed_id()?;
+    let seed_pr = ctx
+        .forge
+        .find_pull_request(&seed_branch(seed_id), true)
+        .await?;
     let seed_declined = seed_pr
         .as_ref()
         .filter(|p| p.state == PrState::Closed && !p.merged)
@@ -29,6 +38,7 @@ pub async fn run<F: ForgeRead>(ctx: &RoleContext<'_, F>) -> anyhow::Result<RoleO
         language,
         states: &cfg.tasks.states,
         seed_declined,
+        seed_id,
     });
     let mut out = RoleOutput::new(ctx.changes(Role::Taskmaster));
     out.task_id = match &plan.next {
@@ -37,6 +47,13 @@ pub async fn run<F: ForgeRead>(ctx: &RoleContext<'_, F>) -> anyhow::Result<RoleO
     };
     out.summary = plan.summary_markdown.clone();
     out.diagnostics = plan.diagnostics.clone();
+    if plan.errors > 0 {
+        out.failure = Some(format!(
+            "the task set has {} error(s) (see the annotations, or run `codex-orchestrator tasks validate`); tasks with \
+             errors are never picked",
+            plan.errors
+        ));
+    }
     if let Some(seed) = &plan.seed {
         propose_seed(ctx, seed, &mut out).await?;
     }
