@@ -55,6 +55,8 @@ pub struct Report {
     pub llm_calls: Vec<crate::llm::CallRecord>,
     /// Each role's change set: its digest, its size and what became of each write.
     pub change_sets: Vec<ChangeSetInfo>,
+    /// Where the work phase wrote its change set (`--changes-out`).
+    pub changes_out: Option<String>,
     pub duration_ms: u128,
     #[serde(skip)]
     started: Option<Instant>,
@@ -82,6 +84,7 @@ impl Report {
             api_calls: None,
             llm_calls: Vec::new(),
             change_sets: Vec::new(),
+            changes_out: None,
             duration_ms: 0,
             started: Some(Instant::now()),
         }

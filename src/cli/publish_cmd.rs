@@ -22,6 +22,31 @@ use crate::vocab::Role;
 pub fn run(ctx: &Context, args: &PublishArgs) -> Result<u8, Failure> {
     let set = ChangeSet::read(&args.file).map_err(Failure::usage)?;
     let role: Role = args.role.parse().map_err(Failure::usage)?;
+    ctx.runner
+        .set_output("role", role.as_str())
+        .map_err(Failure::usage)?;
+    // Nothing to write needs no forge and no token (an ignored event, a disabled team).
+    let disabled = ctx.effective.config.mode == Mode::Disabled;
+    if set.writes.is_empty() || disabled {
+        let why = if disabled {
+            "mode is disabled, so nothing is published"
+        } else {
+            "the change set holds no write; nothing to publish"
+        };
+        ctx.runner
+            .append_summary(&format!(
+                "### codex-orchestrator publish\n\nChange set `{}` ({}): {why}.\n",
+                args.file.display(),
+                set.role
+            ))
+            .map_err(Failure::usage)?;
+        if ctx.json {
+            println!("{}", serde_json::json!({"published": false, "reason": why}));
+        } else {
+            println!("{why}");
+        }
+        return Ok(0);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -40,6 +40,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         config.workflow.dry_run,
     );
     let report_path = report::default_path(args.report.as_deref());
+    report.changes_out = args.changes_out.as_ref().map(|p| p.display().to_string());
     let mut role_summaries = Vec::new();
 
     let (code, outcome, error) = match routing.decision {
@@ -90,6 +91,27 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             result
         }
     };
+    // A work phase leaves a change set whatever happened (an ignored event, a disabled role, a
+    // failure: then it holds no write), so the publish job always finds one.
+    if let Some(path) = &args.changes_out
+        && !path.exists()
+    {
+        let role = routing.role.unwrap_or(Role::Developer);
+        let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
+        let empty = crate::changes::ChangeSet::new(
+            role,
+            repository,
+            "",
+            "",
+            super::execute::run_id(),
+        );
+        empty.write(path).map_err(|e| {
+            Failure::usage(anyhow::anyhow!(
+                "cannot write the change set {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
     report.outcome = outcome;
     report.error = error.clone();
     report.write(&report_path).map_err(|e| {
@@ -196,6 +218,9 @@ fn outputs(ctx: &Context, report: &Report, report_path: &str) -> std::io::Result
     )?;
     runner.set_output("verdict", report.verdict.as_deref().unwrap_or(""))?;
     runner.set_output("report", report_path)?;
+    if let Some(path) = &report.changes_out {
+        runner.set_output("changes", path)?;
+    }
 
     let event = report
         .event

@@ -111,7 +111,7 @@ impl Rules {
                 set.role, self.role
             ));
         }
-        if set.default_branch != self.default_branch {
+        if !set.writes.is_empty() && set.default_branch != self.default_branch {
             out.push(format!(
                 "it was computed for default branch {:?}, but the repository's is {:?}",
                 set.default_branch, self.default_branch
