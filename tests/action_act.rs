@@ -240,7 +240,9 @@ fn localize(example: &str) -> String {
     let mut i = 0;
     while i < text.len() {
         if text[i].trim() == "steps:" {
-            let next = text[i + 1..].iter().find(|l| l.trim_start().starts_with("- "));
+            let next = text[i + 1..]
+                .iter()
+                .find(|l| l.trim_start().starts_with("- "));
             let has_checkout = next.is_some_and(|l| l.contains("actions/checkout@"))
                 || text[i + 1..]
                     .iter()

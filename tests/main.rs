@@ -29,6 +29,7 @@ mod planner_role;
 mod reviewer_role;
 mod route_cli;
 mod run_command;
+mod safe_outputs;
 mod taskmaster_role;
 mod tasks_cli;
 mod tasks_ids;

@@ -98,13 +98,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     {
         let role = routing.role.unwrap_or(Role::Developer);
         let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
-        let empty = crate::changes::ChangeSet::new(
-            role,
-            repository,
-            "",
-            "",
-            super::execute::run_id(),
-        );
+        let empty =
+            crate::changes::ChangeSet::new(role, repository, "", "", super::execute::run_id());
         empty.write(path).map_err(|e| {
             Failure::usage(anyhow::anyhow!(
                 "cannot write the change set {}: {e}",

@@ -218,6 +218,8 @@ pub struct State {
     pub tokens: HashMap<String, TokenInfo>,
     /// Recursive tree listings answer `truncated: true` (a very large repository).
     pub truncate_trees: bool,
+    /// Only the tokens in `tokens` are accepted; any other gets 401.
+    pub strict_tokens: bool,
 }
 
 impl State {
@@ -621,6 +623,17 @@ fn route(
     body: &Value,
 ) -> Response {
     let caller = st.caller(headers);
+    if st.strict_tokens
+        && !st
+            .tokens
+            .values()
+            .any(|t| t.login == caller.login && caller.login != DEFAULT_LOGIN)
+    {
+        return reply(
+            401,
+            json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+        );
+    }
     // GitHub's GraphQL endpoint (not part of the REST description): the viewer and the
     // auto-merge mutation.
     if method == Method::POST && path == "/graphql" {
