@@ -21,6 +21,7 @@ mod forge_local;
 mod git_port;
 mod git_pr_400;
 mod integrator_role;
+mod integrity;
 mod llm_ollama;
 mod llm_openai;
 mod llm_prompts;

@@ -5,6 +5,8 @@
 
 pub mod context;
 pub mod developer;
+#[cfg(test)]
+pub mod fakes;
 pub mod ids;
 pub mod integrator;
 pub mod planner;
