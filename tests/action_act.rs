@@ -314,6 +314,9 @@ fn act_runs_every_example_workflow() {
         ("llm-team.yml", "workflow_dispatch", "taskmaster"),
         ("developer.yml", "workflow_dispatch", "developer"),
         ("llm-team.yml", "workflow_dispatch", "developer"),
+        ("planner.yml", "workflow_dispatch", "planner"),
+        ("llm-team.yml", "workflow_dispatch", "planner"),
+        ("reviewer.yml", "workflow_dispatch", "reviewer"),
     ];
     for &(file, event_name, role) in cases {
         let tmp = tempfile::tempdir().unwrap();
@@ -324,6 +327,9 @@ fn act_runs_every_example_workflow() {
         let event = match (event_name, role) {
             ("pull_request", "integrator") => closed_event(tmp.path(), &canaries),
             ("pull_request", _) => hostile_event(tmp.path(), &canaries),
+            ("workflow_dispatch", "reviewer") => {
+                dispatch_event(tmp.path(), serde_json::json!({"pr": "7"}))
+            }
             _ => dispatch_event(
                 tmp.path(),
                 serde_json::json!({"role": role, "task": "", "boost": "true"}),

@@ -73,6 +73,12 @@ pub trait ForgeRead {
     fn repository_name(&self) -> Option<String> {
         None
     }
+    /// How many runs of `workflow` are queued or in progress (`None`: this forge cannot tell),
+    /// so a hand-off does not start a second developer on a task one is already working on.
+    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
+        let _ = workflow;
+        Ok(None)
+    }
 }
 
 /// The writes, for the publisher alone. Every write must be idempotent under re-runs: creating

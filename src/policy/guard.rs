@@ -328,6 +328,10 @@ impl<F: Forge> ForgeRead for Guarded<F> {
     fn repository_name(&self) -> Option<String> {
         self.inner.repository_name()
     }
+
+    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
+        self.inner.active_runs(workflow).await
+    }
 }
 
 impl<F: Forge> Forge for Guarded<F> {

@@ -15,6 +15,9 @@ use crate::forge::{
 };
 use crate::policy::Guarded;
 
+/// The login `GITHUB_TOKEN` acts as.
+const ACTIONS_BOT: &str = "github-actions[bot]";
+
 /// How often to re-read a pull request whose `mergeable` GitHub has not computed yet.
 const MERGEABLE_POLLS: u32 = 3;
 
@@ -148,8 +151,18 @@ pub(super) async fn one<F: Forge>(
                             draft: p.draft,
                         })
                         .await?;
+                    // Said once, where it happens: GitHub starts no workflow for a pull request
+                    // opened with GITHUB_TOKEN.
+                    let note = match forge.identity().await {
+                        Ok(Some(login)) if login == ACTIONS_BOT => format!(
+                            " (opened with GITHUB_TOKEN, so GitHub starts no workflow for it — no CI, no reviewer; give \
+                             this job LLM_TEAM_TOKEN, or set developer.review_workflow / the `review-workflow` input, and \
+                             allow \"GitHub Actions to create and approve pull requests\" in the repository settings)"
+                        ),
+                        _ => String::new(),
+                    };
                     let s = Status::Created(format!(
-                        "opened pull request #{} {}",
+                        "opened pull request #{} {}{note}",
                         pr.number, pr.html_url
                     ));
                     (pr, s)

@@ -7,6 +7,7 @@ pub mod context;
 pub mod developer;
 #[cfg(test)]
 pub mod fakes;
+pub mod handoff;
 pub mod ids;
 pub mod integrator;
 pub mod planner;

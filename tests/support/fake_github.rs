@@ -220,6 +220,8 @@ pub struct State {
     pub truncate_trees: bool,
     /// Only the tokens in `tokens` are accepted; any other gets 401.
     pub strict_tokens: bool,
+    /// Queued or in-progress runs by workflow file (what `GET …/runs?status=` counts).
+    pub active_runs: HashMap<String, usize>,
 }
 
 impl State {
@@ -1153,6 +1155,14 @@ fn route(
                     }
                 }
             }
+        }
+        ("GET", ["actions", "workflows", workflow, "runs"]) => {
+            let n = if q.get("status").map(String::as_str) == Some("in_progress") {
+                st.active_runs.get(*workflow).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            reply(200, json!({"total_count": n, "workflow_runs": []}))
         }
         ("POST", ["actions", "workflows", _, "dispatches"]) => {
             st.dispatches.push(body.clone());

@@ -208,6 +208,24 @@ impl ForgeRead for GitHub {
         Some(self.repo.to_string())
     }
 
+    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
+        let mut total = 0;
+        for status in ["queued", "in_progress"] {
+            let path = self.path(&format!(
+                "/actions/workflows/{}/runs?status={status}&per_page=1",
+                encode(workflow, false)
+            ));
+            let a = self.client.send(Method::GET, &path, None, None).await?;
+            // No such workflow, or no `actions: read`: nothing can be told.
+            if !a.ok() {
+                return Ok(None);
+            }
+            let runs: wire::Runs = a.json(&path)?;
+            total += runs.total_count;
+        }
+        Ok(Some(total))
+    }
+
     async fn repository(&self) -> Result<RepoInfo> {
         Ok(self.client.get::<wire::Repo>(&self.path("")).await?.into())
     }

@@ -213,3 +213,8 @@ pub struct ContentEntry {
     #[serde(rename = "type")]
     pub kind: String,
 }
+
+#[derive(Deserialize)]
+pub struct Runs {
+    pub total_count: usize,
+}

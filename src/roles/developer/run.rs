@@ -123,10 +123,10 @@ pub async fn pick<F: ForgeRead>(
     if deterministic && let Some(out) = workflow_refusal(ctx, &task, language) {
         return Ok(Pick::Stop(Box::new(out)));
     }
-    let branch = format!(
-        "{}{}",
-        cfg.workflow.branch_prefix,
-        tasks::developer_branch(task.id(), &task.meta().title).trim_start_matches("feature/")
+    let branch = tasks::naming::branch_with_prefix(
+        &cfg.workflow.branch_prefix,
+        task.id(),
+        &task.meta().title,
     );
     let head = ctx.forge.branch(&branch).await?;
     let open_pr = ctx

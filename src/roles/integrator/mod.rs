@@ -44,6 +44,30 @@ pub async fn run<F: ForgeRead>(
              updates task files and delivers no task, so no status changes.\n",
             pr.number, pr.head_ref
         );
+        // A merged bookkeeping PR (a task done, a plan or the seed queued) may free the next
+        // task: hand it to the developer.
+        if pr.merged {
+            let set = ctx.repo.tasks(&cfg.tasks.dir, &cfg.tasks.states);
+            let pick = set.next_task();
+            match pick.next {
+                NextTask::Ready { task, .. } => {
+                    match crate::roles::handoff::developer_dispatch(ctx, task).await? {
+                        Ok(dispatch) => {
+                            out.summary.push_str(&format!(
+                                "The next task, {} ({}), goes to the developer (workflow_dispatch).\n",
+                                task.id(),
+                                task.meta().title
+                            ));
+                            out.changes.push(dispatch);
+                        }
+                        Err(why) => out.summary.push_str(&format!("{why}.\n")),
+                    }
+                }
+                _ => out
+                    .summary
+                    .push_str(&format!("No task to hand over: {}\n", pick.explain())),
+            }
+        }
         return Ok(out);
     }
     // Only an explicit link counts: the `Task:` line the Developer writes, or its branch name.

@@ -57,6 +57,20 @@ pub async fn run<F: ForgeRead>(ctx: &RoleContext<'_, F>) -> anyhow::Result<RoleO
     if let Some(seed) = &plan.seed {
         propose_seed(ctx, seed, &mut out).await?;
     }
+    // The next task goes to the developer (its own workflow; GITHUB_TOKEN may dispatch it).
+    if let NextChoice::Ready { id, .. } = &plan.next
+        && let Some(task) = set.get(&id.to_string())
+    {
+        match crate::roles::handoff::developer_dispatch(ctx, task).await? {
+            Ok(dispatch) => {
+                out.summary.push_str(&format!(
+                    "\nHands {id} to the developer (workflow_dispatch).\n"
+                ));
+                out.changes.push(dispatch);
+            }
+            Err(why) => out.summary.push_str(&format!("\n{why}.\n")),
+        }
+    }
     Ok(out)
 }
 
