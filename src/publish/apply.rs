@@ -154,11 +154,11 @@ pub(super) async fn one<F: Forge>(
                     // Said once, where it happens: GitHub starts no workflow for a pull request
                     // opened with GITHUB_TOKEN.
                     let note = match forge.identity().await {
-                        Ok(Some(login)) if login == ACTIONS_BOT => format!(
-                            " (opened with GITHUB_TOKEN, so GitHub starts no workflow for it — no CI, no reviewer; give \
-                             this job LLM_TEAM_TOKEN, or set developer.review_workflow / the `review-workflow` input, and \
-                             allow \"GitHub Actions to create and approve pull requests\" in the repository settings)"
-                        ),
+                        Ok(Some(login)) if login == ACTIONS_BOT => " (opened with GITHUB_TOKEN, so GitHub starts \
+                             no workflow for it — no CI, no reviewer; give this job LLM_TEAM_TOKEN, or set \
+                             developer.review_workflow / the `review-workflow` input, and allow \"GitHub Actions to \
+                             create and approve pull requests\" in the repository settings)"
+                            .to_string(),
                         _ => String::new(),
                     };
                     let s = Status::Created(format!(
