@@ -22,6 +22,7 @@ mod git_port;
 mod git_pr_400;
 mod integrator_role;
 mod integrity;
+mod layers;
 mod llm_ollama;
 mod llm_openai;
 mod llm_prompts;

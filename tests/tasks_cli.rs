@@ -2,7 +2,7 @@
 //! Actions annotations.
 
 use clap::Parser;
-use codex_orchestrator::tasks::cli::{TasksCommand, TasksContext, run, run_on};
+use codex_orchestrator::cli::tasks_cmd::{TasksCommand, TasksContext, run, run_on};
 use codex_orchestrator::tasks::load_repo_tasks;
 
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {

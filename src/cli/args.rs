@@ -87,7 +87,7 @@ pub enum Command {
     Taskmaster,
     /// Inspect the task files: list, next, validate, show
     #[command(subcommand)]
-    Tasks(crate::tasks::cli::TasksCommand),
+    Tasks(super::tasks_cmd::TasksCommand),
     /// Close the loop on a closed pull request: its task becomes done (merged) or queued again
     Integrate {
         #[arg(long)]

@@ -217,7 +217,7 @@ impl On<'_> {
         done.api_calls = forge.api_requests();
         if !done.out.diagnostics.is_empty() {
             let mut annotations = Vec::new();
-            let _ = crate::tasks::diagnostic::emit(
+            let _ = super::tasks_cmd::emit(
                 &done.out.diagnostics,
                 self.ctx.runner.in_actions,
                 &mut annotations,

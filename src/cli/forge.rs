@@ -50,7 +50,7 @@ pub async fn github_plain(
         &repo,
         config.github.token.as_ref().map(|t| t.expose()),
         &crate::config::process_env,
-        runner,
+        &|secret: &str| runner.mask(secret),
     )
     .await?;
     let gh =

@@ -14,6 +14,7 @@ pub mod publish_cmd;
 pub mod review_cmd;
 pub mod route_cmd;
 pub mod run_cmd;
+pub mod tasks_cmd;
 
 use std::process::ExitCode;
 
@@ -117,15 +118,15 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
 }
 
 /// `tasks …`: the tasks engine's own command, fed from the effective configuration.
-fn tasks_cmd(ctx: &Context, cmd: &crate::tasks::cli::TasksCommand) -> Result<u8, Failure> {
-    let tctx = crate::tasks::cli::TasksContext {
+fn tasks_cmd(ctx: &Context, cmd: &tasks_cmd::TasksCommand) -> Result<u8, Failure> {
+    let tctx = tasks_cmd::TasksContext {
         repo_dir: ctx.repo_dir.clone(),
         tasks_dir: ctx.effective.config.tasks.dir.clone(),
         states: ctx.effective.config.tasks.states.clone(),
         json: ctx.json,
     };
     let mut out = std::io::stdout();
-    let code = crate::tasks::cli::run(cmd, &tctx, &mut out).map_err(Failure::usage)?;
+    let code = tasks_cmd::run(cmd, &tctx, &mut out).map_err(Failure::usage)?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
 

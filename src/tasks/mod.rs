@@ -23,7 +23,6 @@
 //! older form (ids and ref names only) kept for existing callers.
 
 pub mod auto_policy;
-pub mod cli;
 pub mod diagnostic;
 pub mod estimate;
 pub mod frontmatter;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::git::Checkout;
 use crate::llm::estimate_tokens;
-use crate::roles::reviewer::classify::{FileKind, classify};
+use crate::vocab::{FileKind, classify};
 
 /// Files larger than this are never scanned for definitions nor shown whole.
 const MAX_SCAN_BYTES: u64 = 100 * 1024;

@@ -18,8 +18,8 @@ use crate::llm::{
 };
 use crate::policy::Guard;
 use crate::policy::change::{self as safety, BaseTree, Limits, Refusal};
-use crate::roles::reviewer::classify::{FileKind, classify};
 use crate::tasks::Task;
+use crate::vocab::{FileKind, classify};
 
 /// Room reserved for the model's answer (edits are verbose).
 pub const ANSWER_TOKENS: u32 = 4096;

@@ -8,11 +8,12 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::diagnostic::{self, Diagnostic};
-use super::load::{TaskSet, load_repo_tasks};
-use super::next::{Blocked, NextTask};
-use super::pick::Skipped;
-use super::task::{Task, TaskMeta};
+use crate::actions::{Level, Place, Runner, annotation};
+use crate::tasks::diagnostic::{Diagnostic, Severity};
+use crate::tasks::load::{TaskSet, load_repo_tasks};
+use crate::tasks::next::{Blocked, NextTask};
+use crate::tasks::pick::Skipped;
+use crate::tasks::task::{Task, TaskMeta};
 
 /// `codex-orchestrator tasks …`
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -60,7 +61,7 @@ impl TasksContext {
         TasksContext {
             repo_dir: repo_dir.into(),
             tasks_dir: "tasks".into(),
-            states: super::default_states(),
+            states: crate::tasks::default_states(),
             json: false,
         }
     }
@@ -95,7 +96,7 @@ struct NextView<'a> {
 /// is an `Err` naming the valid states (the binary exits 2).
 pub fn run(cmd: &TasksCommand, ctx: &TasksContext, out: &mut dyn Write) -> Result<i32> {
     let set = load_repo_tasks(&ctx.repo_dir, &ctx.tasks_dir, &ctx.states);
-    run_on(cmd, ctx, &set, diagnostic::in_github_actions(), out)
+    run_on(cmd, ctx, &set, Runner::from_env().in_actions, out)
 }
 
 /// Like [`run`] over an already loaded set (e.g. read from a git tree); `annotations` selects
@@ -178,7 +179,7 @@ pub fn run_on(
                 serde_json::to_writer_pretty(&mut *out, &set.diagnostics)?;
                 writeln!(out)?;
             } else {
-                diagnostic::emit(&set.diagnostics, annotations, out)?;
+                emit(&set.diagnostics, annotations, out)?;
                 let errors = set.diagnostics.iter().filter(|d| d.is_error()).count();
                 let warnings = set.diagnostics.len() - errors;
                 writeln!(
@@ -208,7 +209,38 @@ pub fn run_on(
     }
 }
 
+/// The GitHub Actions workflow command for a problem: `::error file=PATH,line=N::MESSAGE`.
+pub fn to_annotation(d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+    };
+    let place = Place {
+        file: Some(d.path.clone()),
+        line: d.line,
+        title: None,
+    };
+    annotation(level, &place, &d.message)
+}
+
+/// Writes diagnostics one per line: as workflow commands when `annotations` is true (inside
+/// GitHub Actions), otherwise as `path:line: severity: message`.
+pub fn emit(
+    diagnostics: &[Diagnostic],
+    annotations: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for d in diagnostics {
+        if annotations {
+            writeln!(out, "{}", to_annotation(d))?;
+        } else {
+            writeln!(out, "{d}")?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints diagnostics: GitHub Actions annotations when `GITHUB_ACTIONS=true`, else plain lines.
 pub fn emit_diagnostics(diagnostics: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
-    diagnostic::emit(diagnostics, diagnostic::in_github_actions(), out)
+    emit(diagnostics, Runner::from_env().in_actions, out)
 }
