@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use codex_orchestrator::tasks::cli::{TasksCommand, TasksContext, run};
+use codex_orchestrator::cli::tasks_cmd::{TasksCommand, TasksContext, run};
 use codex_orchestrator::tasks::generate::generated_task_files;
 use codex_orchestrator::tasks::{default_states, load_from_memory, next_task};
 

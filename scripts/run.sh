@@ -50,14 +50,32 @@ if [ -n "${INPUT_TASK:-}" ] && ! [[ "$INPUT_TASK" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*
   error "input task must be a task id (letters, digits, . _ -), got '$INPUT_TASK'"
   exit 2
 fi
+# Paths and workflow names are one line of plain characters.
+for input in INPUT_CHANGES_OUT INPUT_PUBLISH; do
+  if [ -n "${!input:-}" ] && ! [[ "${!input}" =~ ^[A-Za-z0-9_./@+-][A-Za-z0-9_./@+\ -]*$ ]]; then
+    error "input ${input#INPUT_} must be a file path, got '$(oneline "${!input}")'"
+    exit 2
+  fi
+done
+for input in INPUT_DEVELOPER_WORKFLOW INPUT_REVIEW_WORKFLOW; do
+  if [ -n "${!input:-}" ] && ! [[ "${!input}" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]]; then
+    error "input ${input#INPUT_} must be a workflow file name like llm-team-developer.yml, got '$(oneline "${!input}")'"
+    exit 2
+  fi
+done
+if [ -n "${INPUT_CHANGES_OUT:-}" ] && [ -n "${INPUT_PUBLISH:-}" ]; then
+  error "inputs changes-out and publish belong to different jobs (work and publish); set one of them"
+  exit 2
+fi
 
 boost=$(bool boost "${INPUT_BOOST:-}")
 dry_run=$(bool dry-run "${INPUT_DRY_RUN:-}")
+takeover=$(bool takeover "${INPUT_TAKEOVER:-}")
 
 # The binary's flags come from these variables; an empty one would be read as a missing value, so
 # empty inherited ones are dropped rather than passed on.
 for var in CODEX_ROLE CODEX_BOOST CODEX_DRY_RUN CODEX_MODE CODEX_CONFIG CODEX_TASK CODEX_PR \
-  CODEX_REPORT CODEX_REPO_DIR; do
+  CODEX_REPORT CODEX_REPO_DIR CODEX_CHANGES_OUT CODEX_TAKEOVER; do
   if [ -z "${!var:-}" ]; then unset "$var"; fi
 done
 
@@ -69,6 +87,10 @@ if [ -n "$mode" ]; then export CODEX_MODE="$mode"; fi
 if [ -n "${INPUT_CONFIG:-}" ]; then export CODEX_CONFIG="$INPUT_CONFIG"; fi
 if [ -n "${INPUT_TASK:-}" ]; then export CODEX_TASK="$INPUT_TASK"; fi
 if [ -n "${INPUT_PR:-}" ]; then export CODEX_PR="$INPUT_PR"; fi
+if [ "$takeover" = true ]; then export CODEX_TAKEOVER=true; fi
+if [ -n "${INPUT_CHANGES_OUT:-}" ]; then export CODEX_CHANGES_OUT="$INPUT_CHANGES_OUT"; fi
+if [ -n "${INPUT_DEVELOPER_WORKFLOW:-}" ]; then export CODEX_DEVELOPER_WORKFLOW="$INPUT_DEVELOPER_WORKFLOW"; fi
+if [ -n "${INPUT_REVIEW_WORKFLOW:-}" ]; then export CODEX_REVIEW_WORKFLOW="$INPUT_REVIEW_WORKFLOW"; fi
 
 # Non-empty inputs win over the job's environment; empty ones leave it as it is.
 set_if() {
@@ -85,4 +107,11 @@ set_if GITHUB_TOKEN "${INPUT_GITHUB_TOKEN:-}"
 set_if GH_TOKEN "${INPUT_GITHUB_TOKEN:-}"
 unset INPUT_GITHUB_TOKEN
 
+if [ -n "${INPUT_PUBLISH:-}" ]; then
+  if [ "${role:-auto}" = auto ]; then
+    error "input publish needs the role whose change set it is (role: developer, say), not auto"
+    exit 2
+  fi
+  exec "$CO_BINARY" publish "$INPUT_PUBLISH"
+fi
 exec "$CO_BINARY" run

@@ -6,14 +6,18 @@
 //! write and `actions` speaking to the GitHub Actions runner.
 
 pub mod actions;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod event;
 pub mod forge;
 pub mod git;
+pub mod host;
 pub mod llm;
 pub mod policy;
+pub mod publish;
 pub mod report;
 pub mod roles;
 pub mod serve;
 pub mod tasks;
+pub mod vocab;

@@ -19,6 +19,16 @@ pub enum Outcome {
     NotImplemented,
 }
 
+/// What a role's change set was and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeSetInfo {
+    pub role: crate::vocab::Role,
+    pub digest: String,
+    pub writes: usize,
+    /// Empty when the set went to a file (`--changes-out`).
+    pub statuses: Vec<crate::changes::Status>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EventInfo {
     pub name: String,
@@ -43,6 +53,10 @@ pub struct Report {
     pub api_calls: Option<u64>,
     /// One record per model call (model, tokens, durations, tok/s), from the roles that use one.
     pub llm_calls: Vec<crate::llm::CallRecord>,
+    /// Each role's change set: its digest, its size and what became of each write.
+    pub change_sets: Vec<ChangeSetInfo>,
+    /// Where the work phase wrote its change set (`--changes-out`).
+    pub changes_out: Option<String>,
     pub duration_ms: u128,
     #[serde(skip)]
     started: Option<Instant>,
@@ -69,6 +83,8 @@ impl Report {
             verdict: None,
             api_calls: None,
             llm_calls: Vec::new(),
+            change_sets: Vec::new(),
+            changes_out: None,
             duration_ms: 0,
             started: Some(Instant::now()),
         }

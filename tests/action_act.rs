@@ -218,17 +218,46 @@ fn localize(example: &str) -> String {
     let text: Vec<String> = example
         .lines()
         .filter(|l| !l.trim_start().starts_with("ref: "))
-        .map(
-            |l| match l.find("uses: codex-orchestrator/codex-orchestrator@") {
-                Some(at) => {
-                    uses += 1;
-                    format!("{}uses: ./", &l[..at])
+        .map(|l| {
+            if let Some(at) = l.find("uses: codex-orchestrator/codex-orchestrator@") {
+                uses += 1;
+                return format!("{}uses: ./", &l[..at]);
+            }
+            // The artifact actions would come from the network: offline stand-ins copy files
+            // through the test's $CO_TEST_ARTIFACTS folder instead.
+            for stub in ["upload-artifact", "download-artifact"] {
+                if let Some(at) = l.find(&format!("uses: actions/{stub}@")) {
+                    return format!("{}uses: ./tests/action/stubs/{stub}", &l[..at]);
                 }
-                None => l.to_string(),
-            },
-        )
+            }
+            l.to_string()
+        })
         .collect();
     assert!(uses > 0, "the example does not use the action");
+    // act resolves `uses: ./…` in the job's workspace, which only a checkout fills: a job that
+    // has none (the publish job reads nothing from the repository) gets one here.
+    let mut text = text;
+    let mut i = 0;
+    while i < text.len() {
+        if text[i].trim() == "steps:" {
+            let next = text[i + 1..]
+                .iter()
+                .find(|l| l.trim_start().starts_with("- "));
+            let has_checkout = next.is_some_and(|l| l.contains("actions/checkout@"))
+                || text[i + 1..]
+                    .iter()
+                    .take_while(|l| !l.trim().ends_with(':') || l.starts_with("      "))
+                    .any(|l| l.contains("actions/checkout@"));
+            if !has_checkout {
+                let indent = " ".repeat(text[i].len() - text[i].trim_start().len() + 2);
+                text.insert(
+                    i + 1,
+                    format!("{indent}- uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0"),
+                );
+            }
+        }
+        i += 1;
+    }
     for line in &text {
         let line = line.trim_start().trim_start_matches("- ");
         if let Some(used) = line.strip_prefix("uses: ") {
@@ -285,14 +314,22 @@ fn act_runs_every_example_workflow() {
         ("llm-team.yml", "workflow_dispatch", "taskmaster"),
         ("developer.yml", "workflow_dispatch", "developer"),
         ("llm-team.yml", "workflow_dispatch", "developer"),
+        ("planner.yml", "workflow_dispatch", "planner"),
+        ("llm-team.yml", "workflow_dispatch", "planner"),
+        ("reviewer.yml", "workflow_dispatch", "reviewer"),
     ];
     for &(file, event_name, role) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let canaries = tmp.path().join("canaries");
         std::fs::create_dir_all(&canaries).unwrap();
+        let artifacts = tmp.path().join("artifacts");
+        std::fs::create_dir_all(&artifacts).unwrap();
         let event = match (event_name, role) {
             ("pull_request", "integrator") => closed_event(tmp.path(), &canaries),
             ("pull_request", _) => hostile_event(tmp.path(), &canaries),
+            ("workflow_dispatch", "reviewer") => {
+                dispatch_event(tmp.path(), serde_json::json!({"pr": "7"}))
+            }
             _ => dispatch_event(
                 tmp.path(),
                 serde_json::json!({"role": role, "task": "", "boost": "true"}),
@@ -308,7 +345,7 @@ fn act_runs_every_example_workflow() {
             tmp.path(),
             &workflow,
             &event,
-            &[],
+            &[("CO_TEST_ARTIFACTS", artifacts.to_str().unwrap())],
             &[
                 ("CODEX_ORCHESTRATOR_BINARY", BIN),
                 ("LLM_TEAM_MODE", "disabled"),

@@ -230,6 +230,7 @@ fn the_action_is_composite_and_reaches_its_scripts_through_github_action_path() 
     assert_eq!(doc["runs"]["using"], "composite");
     for (_, step) in steps(&doc) {
         let run = step["run"].as_str().expect("every step is a run: step");
+        let run = run.trim_start_matches("exec ");
         assert!(
             run.starts_with("bash \"$GITHUB_ACTION_PATH/scripts/"),
             "{run}"

@@ -31,12 +31,11 @@ fn bare_git(forge: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// The demo with settings from the shell that must not leak into its sandbox: observe mode and a
-/// reviewer model with no server behind it.
+/// The demo with a setting from the shell that must not leak into its sandbox: a reviewer model
+/// with no server behind it.
 fn demo(tmp: &Path, forge: &Path) -> support::Run {
     let mut c = cmd(tmp);
     c.env("PATH", "")
-        .env("CODEX_MODE", "observe")
         .env("LLM_REVIEWER_MODEL", "qwen3:32b")
         .arg("demo")
         .arg("--dir")
@@ -259,4 +258,34 @@ fn a_model_that_answers_reviews_and_one_that_does_not_is_skipped() {
     let (_tmp, r) = demo_with_ollama("http://127.0.0.1:9");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("did not answer"), "{}", r.stdout);
+}
+
+#[test]
+fn a_dry_run_or_observe_demo_prints_what_it_would_write_and_opens_no_pull_request() {
+    for (flag, env) in [("--dry-run", None), ("", Some(("CODEX_MODE", "observe")))] {
+        let tmp = tempfile::tempdir().unwrap();
+        let forge = tmp.path().join("forge");
+        let mut c = cmd(tmp.path());
+        c.env("PATH", "").arg("demo").arg("--dir").arg(&forge);
+        if !flag.is_empty() {
+            c.arg(flag);
+        }
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let r = run(&mut c);
+        assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout
+                .contains("Pull request `taskmaster/seed-T-0001` → `main`")
+                && r.stdout.contains("the demo stops here"),
+            "{}",
+            r.stdout
+        );
+        let records = LocalForge::open(&forge).unwrap().pull_records().unwrap();
+        assert!(records.is_empty(), "{flag}: no pull request: {records:?}");
+        let branches = bare_git(&forge, &["branch", "--format=%(refname:short)"]);
+        assert_eq!(branches, "main", "{flag}: no branch besides main");
+        assert!(!r.stdout.contains("0000000000"), "no placeholder shas");
+    }
 }

@@ -13,23 +13,23 @@ use serde_json::{Value, json};
 use support::fake_github::FakeGitHub;
 use support::{git, output, read_outputs, read_summary, run, runner_cmd, with_fake_github};
 
-const MODEL: &str = "qwen3-coder:latest";
-const BRANCH: &str = "feature/T-0002-add-a-farewell-function";
-const TOKEN: &str = "ghs_faketoken000000000000000000000000000";
+pub const MODEL: &str = "qwen3-coder:latest";
+pub const BRANCH: &str = "feature/T-0002-add-a-farewell-function";
+pub const TOKEN: &str = "ghs_faketoken000000000000000000000000000";
 
-const APP: &str =
+pub const APP: &str =
     "\"\"\"The sample app.\"\"\"\n\n\ndef greet(name):\n    return f\"Hello, {name}\"\n";
-const TEST_APP: &str = "import unittest\n\nfrom src.app import greet\n\n\nclass GreetTest(unittest.TestCase):\n    def test_greet(self):\n        self.assertEqual(greet(\"Ada\"), \"Hello, Ada\")\n";
-const T1: &str = "---\nid: T-0001\ntitle: Initialize basic CI for Python\ntype: chore\npriority: P0\ndepends_on: []\nstatus: done\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"CI runs the tests\"\nauto_policy: review_required\n---\n";
-const T2: &str = "---\nid: T-0002\ntitle: Add a farewell function\ntype: feature\npriority: P1\ndepends_on: [T-0001]\nstatus: queued\nowner: unassigned\nestimate: 1h\nacceptance:\n  - \"farewell(name) returns 'Goodbye, <name>'\"\n  - \"a test covers farewell\"\nfiles: [src/app.py]\nauto_policy: review_required\n---\n\nThe app says hello; it should say goodbye too.\n";
+pub const TEST_APP: &str = "import unittest\n\nfrom src.app import greet\n\n\nclass GreetTest(unittest.TestCase):\n    def test_greet(self):\n        self.assertEqual(greet(\"Ada\"), \"Hello, Ada\")\n";
+pub const T1: &str = "---\nid: T-0001\ntitle: Initialize basic CI for Python\ntype: chore\npriority: P0\ndepends_on: []\nstatus: done\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"CI runs the tests\"\nauto_policy: review_required\n---\n";
+pub const T2: &str = "---\nid: T-0002\ntitle: Add a farewell function\ntype: feature\npriority: P1\ndepends_on: [T-0001]\nstatus: queued\nowner: unassigned\nestimate: 1h\nacceptance:\n  - \"farewell(name) returns 'Goodbye, <name>'\"\n  - \"a test covers farewell\"\nfiles: [src/app.py]\nauto_policy: review_required\n---\n\nThe app says hello; it should say goodbye too.\n";
 
 /// A job directory: `repo/` is a git checkout of the sample app, `event.json` a dispatch.
-struct Job {
-    dir: tempfile::TempDir,
+pub struct Job {
+    pub dir: tempfile::TempDir,
 }
 
 impl Job {
-    fn new(extra_config: &str) -> Job {
+    pub fn new(extra_config: &str) -> Job {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
         let files: &[(&str, &str)] = &[
@@ -64,11 +64,11 @@ impl Job {
         Job { dir }
     }
 
-    fn repo(&self) -> PathBuf {
+    pub fn repo(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
 
-    fn command(&self, github: &FakeGitHub, ollama: &str) -> std::process::Command {
+    pub fn command(&self, github: &FakeGitHub, ollama: &str) -> std::process::Command {
         let mut c = runner_cmd(self.dir.path(), "workflow_dispatch");
         with_fake_github(&mut c, &github.url)
             .env("LLM_DEVELOPER_MODEL", MODEL)
@@ -77,20 +77,20 @@ impl Job {
         c
     }
 
-    fn run(&self, github: &FakeGitHub, ollama: &str) -> support::Run {
+    pub fn run(&self, github: &FakeGitHub, ollama: &str) -> support::Run {
         run(&mut self.command(github, ollama))
     }
 
-    fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         read_summary(self.dir.path())
     }
 }
 
-fn ollama() -> (tokio::runtime::Runtime, FakeOllama) {
+pub fn ollama() -> (tokio::runtime::Runtime, FakeOllama) {
     FakeOllama::serve(fake_ollama::default_models())
 }
 
-fn python() -> bool {
+pub fn python() -> bool {
     let ok = std::process::Command::new("python3")
         .arg("--version")
         .output()
@@ -105,13 +105,13 @@ fn python() -> bool {
 }
 
 /// The farewell function, as SEARCH/REPLACE blocks (with prose around, as models write).
-fn farewell_reply(goodbye: &str) -> String {
+pub fn farewell_reply(goodbye: &str) -> String {
     format!(
         "Here is the change.\n\nsrc/app.py\n```python\n<<<<<<< SEARCH\ndef greet(name):\n    return f\"Hello, {{name}}\"\n=======\ndef greet(name):\n    return f\"Hello, {{name}}\"\n\n\ndef farewell(name):\n    return f\"{goodbye}, {{name}}\"\n>>>>>>> REPLACE\n```\n\ntests/test_app.py\n```python\n<<<<<<< SEARCH\nfrom src.app import greet\n=======\nfrom src.app import farewell, greet\n>>>>>>> REPLACE\n```\n\ntests/test_app.py\n```python\n<<<<<<< SEARCH\n        self.assertEqual(greet(\"Ada\"), \"Hello, Ada\")\n=======\n        self.assertEqual(greet(\"Ada\"), \"Hello, Ada\")\n\n    def test_farewell(self):\n        self.assertEqual(farewell(\"Ada\"), \"Goodbye, Ada\")\n>>>>>>> REPLACE\n```\n"
     )
 }
 
-fn commits_posted(github: &FakeGitHub) -> usize {
+pub fn commits_posted(github: &FakeGitHub) -> usize {
     github
         .writes()
         .iter()
@@ -120,7 +120,7 @@ fn commits_posted(github: &FakeGitHub) -> usize {
 }
 
 /// The files of a branch that differ from `main`.
-fn changed_on(github: &FakeGitHub, branch: &str) -> Vec<String> {
+pub fn changed_on(github: &FakeGitHub, branch: &str) -> Vec<String> {
     github.with(|s| {
         let Some(head) = s.refs.get(branch) else {
             return Vec::new();
@@ -135,7 +135,7 @@ fn changed_on(github: &FakeGitHub, branch: &str) -> Vec<String> {
     })
 }
 
-fn assert_checkout_restored(repo: &Path) {
+pub fn assert_checkout_restored(repo: &Path) {
     assert_eq!(
         std::fs::read_to_string(repo.join("src/app.py")).unwrap(),
         APP
@@ -309,7 +309,7 @@ fn tests_that_never_pass_commit_nothing() {
     assert_eq!(github.with(|s| s.pulls.len()), 0);
     let summary = job.summary();
     assert!(
-        summary.contains("Nothing was committed") && summary.contains("Bye, {name}"),
+        summary.contains("No change is proposed") && summary.contains("Bye, {name}"),
         "{summary}"
     );
     assert_checkout_restored(&job.repo());

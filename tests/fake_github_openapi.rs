@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use codex_orchestrator::forge::github::GitHub;
 use codex_orchestrator::forge::github::client::Settings;
-use codex_orchestrator::forge::upsert;
 use codex_orchestrator::forge::{
     FileChange, Forge, InlineComment, MergeMethod, NewPullRequest, NewReview, RepoId, ReviewEvent,
 };
 use serde_json::Value;
 use support::fake_github::{FakeGitHub, ROUTES};
+use support::upsert;
 
 fn spec() -> Option<Value> {
     let Some(dir) = std::env::var_os("OCTOKIT_OPENAPI_DIR") else {

@@ -719,6 +719,9 @@ impl Checkout for Fake {
     fn has_commit(&self, sha: &str) -> bool {
         sha != "missing"
     }
+    fn tree_id(&self, commit: &str) -> Result<String, GitError> {
+        Ok(commit.to_owned())
+    }
     fn resolve(&self, rev: &str) -> Result<String, GitError> {
         Ok(rev.to_owned())
     }

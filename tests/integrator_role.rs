@@ -164,7 +164,7 @@ fn auto_merge_merges_the_integration_pr_once_with_the_configured_method() {
     let summary = read_summary(dir.path());
     let n = fake.with(|s| s.pulls[0].number);
     assert!(
-        summary.contains(&format!("Integration PR #{n} merged with `rebase`")),
+        summary.contains(&format!("merged #{n} with `rebase`")),
         "{summary}"
     );
 
@@ -191,7 +191,7 @@ fn a_repository_that_refuses_the_merge_gets_a_clear_line_not_a_failed_run() {
     let n = fake.with(|s| s.pulls[0].number);
     assert!(
         summary.contains(&format!(
-            "Not merged: the repository does not permit merging integration PR #{n} now (405"
+            "not done: the repository does not permit merging #{n} now (405"
         )),
         "{summary}"
     );

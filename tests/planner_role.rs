@@ -237,7 +237,11 @@ fn a_prd_push_opens_one_planning_pr_with_valid_tasks_and_explains_what_was_skipp
         "a re-run with the same answer writes nothing: {:?}",
         &github.writes()[writes..]
     );
-    assert!(read_summary(dir.path()).contains("already open, unchanged"));
+    assert!(
+        read_summary(dir.path()).contains("already done, nothing written"),
+        "{}",
+        read_summary(dir.path())
+    );
 }
 
 #[test]
@@ -307,17 +311,15 @@ fn a_dry_run_prints_the_files_and_writes_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(github.writes().is_empty(), "{:?}", github.writes());
     let summary = read_summary(dir.path());
-    assert!(
-        summary.contains("Dry run: the task files this plan would write"),
-        "{summary}"
-    );
+    assert!(summary.contains("The task files of this plan"), "{summary}");
     assert!(
         summary.contains("`tasks/T-0003-add-login-page.md`"),
         "{summary}"
     );
     assert!(summary.contains("title: Add login page"), "{summary}");
     assert!(
-        summary.contains("Dry run: nothing was written"),
+        summary.contains("**Nothing was written** (observe mode or a dry run)")
+            && summary.contains("would be written"),
         "{summary}"
     );
     assert_eq!(output(&read_outputs(dir.path()), "pr-number"), Some(""));

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use support::fake_github::FakeGitHub;
 use support::{cmd, git, output, read_outputs, run, runner_cmd, with_fake_github};
 
-const TASK: &str = "---\nid: T-0004\ntitle: Add a greeting\ntype: feature\npriority: P1\ndepends_on: []\nstatus: in_review\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"greet() returns Hello\"\n  - \"a test covers greet()\"\nauto_policy: review_required\n---\n";
+pub const TASK: &str = "---\nid: T-0004\ntitle: Add a greeting\ntype: feature\npriority: P1\ndepends_on: []\nstatus: in_review\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"greet() returns Hello\"\n  - \"a test covers greet()\"\nauto_policy: review_required\n---\n";
 
 fn write(dir: &Path, files: &[(&str, &str)]) {
     for (p, c) in files {
@@ -24,20 +24,20 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
-struct Pr {
-    dir: tempfile::TempDir,
-    base: String,
-    head: String,
+pub struct Pr {
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    pub head: String,
 }
 
 impl Pr {
     /// A repository whose base has the task, and a head commit with `files`.
-    fn new(files: &[(&str, &str)]) -> Pr {
+    pub fn new(files: &[(&str, &str)]) -> Pr {
         Pr::with_config("", files)
     }
 
     /// Like `new`, with `.llm-team.yml` on the base branch.
-    fn with_config(config: &str, files: &[(&str, &str)]) -> Pr {
+    pub fn with_config(config: &str, files: &[(&str, &str)]) -> Pr {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
         std::fs::create_dir(&repo).unwrap();
@@ -66,18 +66,18 @@ impl Pr {
         pr
     }
 
-    fn repo(&self) -> PathBuf {
+    pub fn repo(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
 
-    fn commit(&mut self, files: &[(&str, &str)], message: &str) {
+    pub fn commit(&mut self, files: &[(&str, &str)], message: &str) {
         write(&self.repo(), files);
         git(&self.repo(), &["add", "."]);
         git(&self.repo(), &["commit", "-q", "-m", message]);
         self.head = git(&self.repo(), &["rev-parse", "HEAD"]);
     }
 
-    fn event(&self, body: &str) -> Value {
+    pub fn event(&self, body: &str) -> Value {
         json!({
             "action": "synchronize", "number": 7,
             "pull_request": {
@@ -90,7 +90,7 @@ impl Pr {
         })
     }
 
-    fn run(
+    pub fn run(
         &self,
         github: &FakeGitHub,
         ollama: Option<&str>,
@@ -107,17 +107,17 @@ impl Pr {
         run(&mut c)
     }
 
-    fn outputs(&self) -> Vec<(String, String)> {
+    pub fn outputs(&self) -> Vec<(String, String)> {
         read_outputs(self.dir.path())
     }
 
-    fn report(&self) -> Value {
+    pub fn report(&self) -> Value {
         let path = output(&self.outputs(), "report").unwrap().to_string();
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 }
 
-fn our_comments(github: &FakeGitHub) -> Vec<String> {
+pub fn our_comments(github: &FakeGitHub) -> Vec<String> {
     github.with(|s| {
         s.comments
             .iter()
@@ -128,11 +128,11 @@ fn our_comments(github: &FakeGitHub) -> Vec<String> {
 }
 
 /// The fake Ollama, served from its own runtime for the life of the test.
-fn ollama(models: Vec<FakeModel>) -> (tokio::runtime::Runtime, FakeOllama) {
+pub fn ollama(models: Vec<FakeModel>) -> (tokio::runtime::Runtime, FakeOllama) {
     FakeOllama::serve(models)
 }
 
-fn answer(verdict: &str, statuses: [&str; 2], findings: Value) -> ChatReply {
+pub fn answer(verdict: &str, statuses: [&str; 2], findings: Value) -> ChatReply {
     ChatReply::text(
         &json!({
             "summary": "Adds greet().",
@@ -147,7 +147,7 @@ fn answer(verdict: &str, statuses: [&str; 2], findings: Value) -> ChatReply {
     )
 }
 
-const GREET: &[(&str, &str)] = &[
+pub const GREET: &[(&str, &str)] = &[
     (
         "src/app.py",
         "def main():\n    return 1\n\n\ndef greet():\n    return \"Hello\"\n",
@@ -481,8 +481,14 @@ fn observe_mode_shows_the_comment_and_writes_nothing() {
     assert!(github.writes().is_empty(), "{:?}", github.writes());
     let summary = support::read_summary(d);
     assert!(
-        summary.contains("Dry run: nothing was written"),
+        summary.contains("**Nothing was written** (observe mode or a dry run)")
+            && summary.contains("would be written"),
         "{summary}"
+    );
+    assert!(
+        r.stdout.contains("Comment on #"),
+        "observe mode prints the change set on stdout: {}",
+        r.stdout
     );
     assert!(
         summary.contains("<summary>Review comment</summary>")

@@ -83,7 +83,7 @@ fn seeds_exactly_one_task_pr_and_nothing_on_a_rerun() {
     );
     assert_eq!(output(&job.outputs(), "role"), Some("taskmaster"));
     assert!(
-        job.summary().contains("Seed pull request"),
+        job.summary().contains("opened pull request #"),
         "{}",
         job.summary()
     );
@@ -109,12 +109,17 @@ fn observe_mode_writes_nothing_and_says_what_it_would_do() {
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
     let summary = job.summary();
     assert!(
-        summary.contains("Dry run: nothing was written"),
+        summary.contains("**Nothing was written** (observe mode or a dry run)"),
         "{summary}"
     );
     assert!(
-        summary.contains("open pull request `taskmaster/seed-T-0001 → main`"),
+        summary.contains("Pull request `taskmaster/seed-T-0001` → `main`")
+            && summary.contains("would be written"),
         "{summary}"
+    );
+    assert!(
+        !summary.contains("0000000000") && !summary.contains("opened pull request"),
+        "no placeholder shas, no wording for writes that did not happen: {summary}"
     );
     assert_eq!(output(&job.outputs(), "pr-number"), Some(""));
 }
@@ -138,7 +143,21 @@ fn existing_tasks_are_validated_and_the_next_one_reported() {
         ("tasks/T-0003-b.md", &task("T-0003", "T-0009", "P0")),
     ]);
     let r = job.run(&fake, &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.code, 1,
+        "a task set with errors fails the run: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("the task set has 1 error(s)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        job.summary().contains("T-0003") && job.summary().contains("Not eligible"),
+        "the invalid task is named as skipped: {}",
+        job.summary()
+    );
     assert!(
         fake.writes().is_empty(),
         "nothing to seed: {:?}",

@@ -2,7 +2,7 @@
 //! Actions annotations.
 
 use clap::Parser;
-use codex_orchestrator::tasks::cli::{TasksCommand, TasksContext, run, run_on};
+use codex_orchestrator::cli::tasks_cmd::{TasksCommand, TasksContext, run, run_on};
 use codex_orchestrator::tasks::load_repo_tasks;
 
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -226,4 +226,122 @@ fn missing_tasks_dir_is_an_empty_valid_set() {
         &TasksContext::new(dir.path()),
     );
     assert_eq!(out, "no tasks: the tasks directory has no task files\n");
+}
+
+fn messy_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, bytes) in crate::tasks_next::messy_set() {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn next_skips_invalid_tasks_and_exits_1_on_errors() {
+    let dir = messy_repo();
+    let ctx = TasksContext::new(dir.path());
+    let (code, out) = exec(TasksCommand::Next { json: false }, &ctx);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(
+            "next: T-0050 Valid (P2; 1 eligible)\nskipped 7 task file(s) with errors:\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "\n- tasks/T-0015-wrong-id.md (T-0010): id T-0010 does not match the file name"
+        ),
+        "{out}"
+    );
+    let (code, out) = exec(TasksCommand::Next { json: true }, &ctx);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["next"]["id"], "T-0050");
+    assert_eq!(v["skipped"][1]["path"], "tasks/T-0015-wrong-id.md");
+    assert_eq!(v["skipped"][1]["id"], "T-0010");
+    assert_eq!(v["skipped"][1]["status"], "queued");
+    assert!(
+        v["skipped"][1]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("T-0010")
+    );
+    assert!(v["errors"].as_u64().unwrap() >= 7, "{v}");
+
+    // A valid set: exit 0 and the same JSON with nothing skipped.
+    let ok = task("T-0001", "P1", "queued", "");
+    let dir = repo(&[("T-0001-a.md", &ok)]);
+    let (code, out) = exec(
+        TasksCommand::Next { json: true },
+        &TasksContext::new(dir.path()),
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["skipped"].clone(), v["errors"].clone()),
+        (serde_json::json!([]), serde_json::json!(0))
+    );
+}
+
+#[test]
+fn list_with_an_unknown_status_is_an_error_naming_the_states() {
+    let a = task("T-0001", "P1", "queued", "");
+    let dir = repo(&[("T-0001-a.md", &a)]);
+    let mut out = Vec::new();
+    let err = run(
+        &TasksCommand::List {
+            status: Some("bogus".into()),
+            json: false,
+        },
+        &TasksContext::new(dir.path()),
+        &mut out,
+    )
+    .unwrap_err();
+    assert!(out.is_empty());
+    assert_eq!(
+        err.to_string(),
+        "unknown status `bogus` for --status; use one of: queued, in_review, ready_for_integration, done, blocked (tasks.states in .llm-team.yml)"
+    );
+    // Configured states are the valid ones.
+    let mut ctx = TasksContext::new(dir.path());
+    ctx.states = vec!["todo".into(), "queued".into()];
+    let (code, _) = exec(
+        TasksCommand::List {
+            status: Some("todo".into()),
+            json: false,
+        },
+        &ctx,
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn the_binary_exit_codes_for_next_and_list() {
+    use crate::support::{cmd, run as run_bin};
+    let dir = messy_repo();
+    let next = run_bin(cmd(dir.path()).args(["tasks", "next"]));
+    assert_eq!(next.code, 1, "{}{}", next.stdout, next.stderr);
+    assert!(next.stdout.starts_with("next: T-0050 "), "{}", next.stdout);
+    assert!(
+        next.stdout.contains("tasks/T-0015-wrong-id.md (T-0010)"),
+        "{}",
+        next.stdout
+    );
+    let bogus = run_bin(cmd(dir.path()).args(["tasks", "list", "--status", "bogus"]));
+    assert_eq!(bogus.code, 2, "{}{}", bogus.stdout, bogus.stderr);
+    assert_eq!(bogus.stdout, "");
+    assert!(
+        bogus
+            .stderr
+            .contains("unknown status `bogus` for --status; use one of: queued, in_review"),
+        "{}",
+        bogus.stderr
+    );
+    std::fs::remove_file(dir.path().join("tasks/T-0015-wrong-id.md")).unwrap();
+    let list = run_bin(cmd(dir.path()).args(["tasks", "list", "--status", "queued"]));
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.starts_with("T-0010  queued"), "{}", list.stdout);
 }

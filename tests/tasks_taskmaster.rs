@@ -3,13 +3,18 @@
 
 use std::path::Path;
 
+use codex_orchestrator::host::{DiskRepo, Repo};
 use codex_orchestrator::roles::taskmaster::{
-    Language, NextChoice, SEED_BRANCH, TaskmasterInput, TaskmasterPlan, detect_language,
-    detect_language_from_paths, plan,
+    Language, NextChoice, TaskmasterInput, TaskmasterPlan, plan,
 };
+use codex_orchestrator::vocab::language::detect_language_from_paths;
+
+fn detect_language(repo: &Path) -> Language {
+    DiskRepo::new(repo).language()
+}
 use codex_orchestrator::tasks::{TaskSet, default_states, load_repo_tasks};
 
-fn run(repo: &Path, refs: &[&str]) -> (TaskSet, TaskmasterPlan) {
+fn run(repo: &Path, seed_declined: Option<u64>) -> (TaskSet, TaskmasterPlan) {
     let states = default_states();
     let set = load_repo_tasks(repo, "tasks", &states);
     let input = TaskmasterInput {
@@ -17,8 +22,8 @@ fn run(repo: &Path, refs: &[&str]) -> (TaskSet, TaskmasterPlan) {
         tasks_dir: "tasks",
         language: detect_language(repo),
         states: &states,
-        ref_names: refs,
-        dry_run: true,
+        seed_declined,
+        seed_id: codex_orchestrator::roles::taskmaster::SEED_ID,
     };
     let p = plan(&input);
     (set, p)
@@ -34,7 +39,7 @@ fn write_seed(repo: &Path, p: &TaskmasterPlan) {
 #[test]
 fn empty_repo_seeds_exactly_one_then_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, first) = run(dir.path(), &[]);
+    let (_, first) = run(dir.path(), None);
     let seed = first.seed.as_ref().expect("an empty repo gets a seed");
     assert_eq!(seed.id.to_string(), "T-0001");
     assert_eq!(seed.path, "tasks/T-0001-ci-setup.md");
@@ -50,21 +55,21 @@ fn empty_repo_seeds_exactly_one_then_nothing() {
     assert!(
         first
             .summary_markdown
-            .contains("**Seed:** Would open a pull request from `taskmaster/seed-T-0001`"),
+            .contains("**Seed:** proposes a pull request from `taskmaster/seed-T-0001`"),
         "{}",
         first.summary_markdown
     );
 
     // Deterministic: planning again on the same input gives the same bytes.
-    let (_, again) = run(dir.path(), &[]);
+    let (_, again) = run(dir.path(), None);
     assert_eq!(again.seed, first.seed);
 
     write_seed(dir.path(), &first);
-    let (set, second) = run(dir.path(), &[]);
+    let (set, second) = run(dir.path(), None);
     assert!(second.seed.is_none(), "seeded twice");
     assert_eq!(
         second.no_seed_reason.as_deref(),
-        Some("T-0001 already exists")
+        Some("T-0001 (Initialize basic CI for the project) is already a CI task")
     );
     assert!(
         set.diagnostics.is_empty(),
@@ -80,14 +85,13 @@ fn empty_repo_seeds_exactly_one_then_nothing() {
 }
 
 #[test]
-fn pending_seed_branch_stops_a_second_seed() {
+fn a_declined_seed_is_not_proposed_again() {
     let dir = tempfile::tempdir().unwrap();
-    let branch = format!("origin/{SEED_BRANCH}");
-    let (_, p) = run(dir.path(), &[branch.as_str()]);
+    let (_, p) = run(dir.path(), Some(4));
     assert!(p.seed.is_none());
     assert_eq!(
         p.no_seed_reason.unwrap(),
-        "the seed is already proposed on `origin/taskmaster/seed-T-0001`"
+        "the seed pull request #4 was closed without merging (reopen it to queue the seed, or add a task yourself)"
     );
 }
 
@@ -95,7 +99,7 @@ fn pending_seed_branch_stops_a_second_seed() {
 fn python_repo_seed_mentions_pytest() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname='x'\n").unwrap();
-    let (_, p) = run(dir.path(), &[]);
+    let (_, p) = run(dir.path(), None);
     let seed = p.seed.unwrap();
     assert!(
         seed.contents
@@ -132,7 +136,7 @@ fn no_seed_when_queued_tasks_or_a_ci_task_or_a_broken_t0001_exist() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("tasks")).unwrap();
         std::fs::write(dir.path().join("tasks").join(name), text).unwrap();
-        let (_, p) = run(dir.path(), &[]);
+        let (_, p) = run(dir.path(), None);
         assert!(p.seed.is_none(), "{name}");
         assert_eq!(p.no_seed_reason.as_deref(), Some(reason));
         assert!(
@@ -151,7 +155,7 @@ fn done_tasks_without_ci_still_get_a_seed_and_the_summary_says_why_no_next() {
         "---\nid: T-0002\ntitle: Write docs\npriority: P2\nstatus: done\nacceptance: [x]\n---\n",
     )
     .unwrap();
-    let (_, p) = run(dir.path(), &[]);
+    let (_, p) = run(dir.path(), None);
     assert!(p.seed.is_some());
     assert!(
         p.summary_markdown
@@ -203,7 +207,7 @@ fn large_tasks_are_flagged_for_splitting() {
         )
         .unwrap();
     }
-    let (_, p) = run(dir.path(), &[]);
+    let (_, p) = run(dir.path(), None);
     assert_eq!(
         p.too_large
             .iter()

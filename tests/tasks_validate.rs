@@ -232,7 +232,7 @@ fn template_and_readme_are_not_tasks() {
 fn annotations_point_at_file_and_line() {
     let d = load(&[("T-0001-a.md", task("T-0001", "depends_on: [T-0099]\n"))]);
     assert_eq!(
-        d[0].to_annotation(),
+        codex_orchestrator::cli::tasks_cmd::to_annotation(&d[0]),
         "::error file=tasks/T-0001-a.md,line=9::T-0001 depends on T-0099, which does not exist (no task file has that id); fix or remove it"
     );
 }

@@ -63,8 +63,8 @@ pub enum Command {
     Route(RouteArgs),
     /// Review a pull request (--pr N), or a unified diff file with no GitHub at all (--diff-file)
     Review(ReviewArgs),
-    /// Take a task and open a pull request [this build: only the CI-setup task, deterministically;
-    /// other tasks exit 2]
+    /// Take a task and propose it as a pull request (with --changes-out: the work phase only,
+    /// writing the change set to FILE and nothing else)
     Develop {
         /// The task to take [default: the next eligible task]
         #[arg(long)]
@@ -72,12 +72,22 @@ pub enum Command {
         /// Use the boost model
         #[arg(long)]
         boost: bool,
+        /// Take over a fresh claim by another run (instead of waiting out developer.claim_ttl_minutes)
+        #[arg(long)]
+        takeover: bool,
+        /// Work phase: write the change set here and make no write of any kind (`publish FILE`
+        /// applies it)
+        #[arg(long, value_name = "FILE")]
+        changes_out: Option<PathBuf>,
     },
+    /// Apply a change set written by a work phase (`--changes-out`): checks it again against the
+    /// default branch's configuration, runs no repository code and calls no model
+    Publish(PublishArgs),
     /// Validate tasks, seed the first one (basic CI) as a pull request, report the next task
     Taskmaster,
     /// Inspect the task files: list, next, validate, show
     #[command(subcommand)]
-    Tasks(crate::tasks::cli::TasksCommand),
+    Tasks(super::tasks_cmd::TasksCommand),
     /// Close the loop on a closed pull request: its task becomes done (merged) or queued again
     Integrate {
         #[arg(long)]
@@ -138,6 +148,18 @@ pub struct ReviewArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct PublishArgs {
+    /// The change set file
+    pub file: PathBuf,
+    /// The role whose change set this is; the file's own word is not trusted
+    #[arg(long, env = "CODEX_ROLE")]
+    pub role: String,
+    /// The pull request a reviewer's change set may write on
+    #[arg(long, env = "CODEX_PR")]
+    pub pr: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The role to run; auto routes from the event
     #[arg(long, env = "CODEX_ROLE", default_value = "auto")]
@@ -154,6 +176,12 @@ pub struct RunArgs {
     /// Where to write the JSON run report [default: $RUNNER_TEMP/codex-orchestrator-report.json]
     #[arg(long, env = "CODEX_REPORT", value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Work phase only: write the change set to FILE and make no write of any kind
+    #[arg(long, env = "CODEX_CHANGES_OUT", value_name = "FILE")]
+    pub changes_out: Option<PathBuf>,
+    /// Developer: take over a fresh claim by another run
+    #[arg(long, env = "CODEX_TAKEOVER", action = ArgAction::SetTrue)]
+    pub takeover: bool,
     /// Event name [default: $GITHUB_EVENT_NAME]
     #[arg(long, env = "GITHUB_EVENT_NAME", hide_env_values = true)]
     pub event_name: Option<String>,
@@ -171,6 +199,8 @@ impl RunArgs {
             task: None,
             pr: None,
             report: None,
+            changes_out: None,
+            takeover: false,
             event_name: None,
             event_path: None,
         }

@@ -41,12 +41,19 @@ impl Context {
             mode: global.mode,
             dry_run: global.dry_run,
         };
-        let effective = config::resolve(
+        let mut effective = config::resolve(
             &repo_dir,
             global.config.as_deref(),
             &config::process_env,
             &cli,
         )?;
+        let config_path = global
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(config::FILE_NAME));
+        if config_path.is_relative() {
+            effective.config.project.config_file = Some(config_path.display().to_string());
+        }
         let runner = Runner::from_env();
         if let Some(token) = &effective.config.github.token {
             runner.mask(token.expose());
@@ -65,10 +72,7 @@ impl Context {
             runner.annotate(Level::Warning, &place, &format!("{key}{}", w.message));
         }
         Ok(Context {
-            config_path: global
-                .config
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(config::FILE_NAME)),
+            config_path,
             cli,
             repo_dir,
             effective,
@@ -96,9 +100,14 @@ impl Context {
             .filter(|c| c.has_commit(base_sha))
             .map(|c| c.read_file(base_sha, &shown));
         let origin = format!("{shown} (at base {short})");
+        let set_file = |mut e: Effective| {
+            e.config.project.config_file = Some(shown.clone());
+            e
+        };
         match read {
             Some(Ok(bytes)) => {
                 config::resolve_bytes(bytes.as_deref(), &origin, &config::process_env, &self.cli)
+                    .map(set_file)
             }
             other => {
                 let why = match other {
@@ -113,7 +122,7 @@ impl Context {
                          instead of the pull request's copy. Check out with fetch-depth: 0"
                     ),
                 );
-                config::resolve_bytes(None, &origin, &config::process_env, &self.cli)
+                config::resolve_bytes(None, &origin, &config::process_env, &self.cli).map(set_file)
             }
         }
     }

@@ -1,6 +1,7 @@
-//! Builds the forge a role writes through: GitHub (repository from `GITHUB_REPOSITORY` or the
-//! event, token from the environment or a GitHub App) or a local forge directory (`--forge
-//! local:DIR`), wrapped in the policy guard that knows the repository's real default branch.
+//! Builds the forge: GitHub (repository from `GITHUB_REPOSITORY` or the event, token from the
+//! environment or a GitHub App) or a local forge directory (`--forge local:DIR`), wrapped in the
+//! policy guard that knows the repository's real default branch. Roles read through it; only
+//! the publisher writes.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::forge::github::GitHub;
 use crate::forge::github::auth::resolve_token;
 use crate::forge::github::client::Settings;
 use crate::forge::local::LocalForge;
-use crate::forge::{Forge, RepoId};
+use crate::forge::{ForgeRead, RepoId};
 use crate::policy::{Guard, Guarded};
 
 /// The guarded GitHub forge and the default branch. Must be called inside a tokio runtime.
@@ -22,7 +23,21 @@ pub async fn github(
     event: Option<&Event>,
     runner: &Runner,
 ) -> anyhow::Result<(Guarded<GitHub>, String)> {
-    let full = std::env::var("GITHUB_REPOSITORY")
+    let (gh, default_branch) = github_plain(config, event, runner).await?;
+    Ok((
+        Guarded::new(gh, guard(config, &default_branch)?),
+        default_branch,
+    ))
+}
+
+/// The GitHub forge without its guard (the publisher reads the default branch's configuration
+/// through it before building the guard) and the default branch.
+pub async fn github_plain(
+    config: &Config,
+    event: Option<&Event>,
+    runner: &Runner,
+) -> anyhow::Result<(GitHub, String)> {
+    let full: String = std::env::var("GITHUB_REPOSITORY")
         .ok()
         .filter(|v| !v.is_empty())
         .or_else(|| event.and_then(|e| e.repository.as_ref()).map(|r| r.full_name.clone()))
@@ -35,12 +50,20 @@ pub async fn github(
         &repo,
         config.github.token.as_ref().map(|t| t.expose()),
         &crate::config::process_env,
-        runner,
+        &|secret: &str| runner.mask(secret),
     )
     .await?;
-    let gh = GitHub::new(repo, Settings::new(api, &token))?;
-    let default_branch = match &config.project.default_branch {
-        Some(b) => b.clone(),
+    let gh =
+        GitHub::new(repo, Settings::new(api, &token))?.with_identity(config.github.login.clone());
+    // The configuration, else the event (GitHub sends the repository's default branch with
+    // every payload), else one API call.
+    let from_event = event
+        .and_then(|e| e.repository.as_ref())
+        .filter(|r| r.full_name == full)
+        .and_then(|r| r.default_branch.clone())
+        .filter(|b| !b.is_empty());
+    let default_branch = match config.project.default_branch.clone().or(from_event) {
+        Some(b) => b,
         None => {
             gh.repository()
                 .await
@@ -48,10 +71,7 @@ pub async fn github(
                 .default_branch
         }
     };
-    Ok((
-        Guarded::new(gh, guard(config, &default_branch)?),
-        default_branch,
-    ))
+    Ok((gh, default_branch))
 }
 
 /// The policy guard for `default_branch`, the same for every forge.
@@ -60,7 +80,7 @@ pub fn guard(config: &Config, default_branch: &str) -> anyhow::Result<Guard> {
         .context("compiling the protected path and branch patterns")?;
     if config.developer.allow_workflow_setup {
         // The one exception to protected paths: the CI-setup task's workflow, by explicit opt-in.
-        guard = guard.allow_paths(&[crate::roles::ci_setup::WORKFLOW_PATH]);
+        guard = guard.allow_paths(&[crate::roles::developer::ci_setup::WORKFLOW_PATH]);
     }
     Ok(guard)
 }

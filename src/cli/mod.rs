@@ -2,16 +2,20 @@
 //! result into the documented exit code (0 done/ignored, 1 role failed, 2 usage/config/refused).
 
 pub mod args;
+pub mod cancel;
 pub mod config_cmd;
 pub mod context;
 pub mod demo;
+pub mod execute;
 pub mod forge;
 pub mod forge_cmd;
 pub mod models;
+pub mod publish_cmd;
 pub mod review_cmd;
 pub mod route_cmd;
 pub mod run_cmd;
 pub mod serve_cmd;
+pub mod tasks_cmd;
 
 use std::process::ExitCode;
 
@@ -42,6 +46,9 @@ impl Failure {
 /// The binary's `main`.
 pub fn main() -> ExitCode {
     drop_empty_codex_vars();
+    // Before anything else starts a thread or a child: credentials leave the environment and
+    // the process becomes non-dumpable (see `config::secret::seal`).
+    crate::config::secret::seal();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let code = match dispatch(&cli) {
@@ -68,6 +75,8 @@ fn drop_empty_codex_vars() {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8, Failure> {
+    // Cancelling a run (SIGINT, SIGTERM) stops it with a bounded clean-up, whatever it does.
+    cancel::install();
     // These two make a forge rather than read a repository: no configuration to load first.
     match &cli.command {
         Command::Forge(cmd) => return forge_cmd::run(cmd, cli.global.json),
@@ -83,12 +92,20 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Route(args) => route_cmd::run(&ctx, args),
         Command::Config(ConfigCommand::Check) => config_cmd::check(&ctx),
         Command::Review(args) => review_cmd::run(&ctx, args),
-        Command::Develop { task, boost } => {
+        Command::Develop {
+            task,
+            boost,
+            takeover,
+            changes_out,
+        } => {
             let mut run = args::RunArgs::for_role("developer");
             run.task = task.clone();
             run.boost = *boost;
+            run.takeover = *takeover;
+            run.changes_out = changes_out.clone();
             run_cmd::run(&ctx, &run)
         }
+        Command::Publish(args) => publish_cmd::run(&ctx, args),
         Command::Taskmaster => run_cmd::run(&ctx, &args::RunArgs::for_role("taskmaster")),
         Command::Tasks(cmd) => tasks_cmd(&ctx, cmd),
         Command::Integrate { pr } => {
@@ -104,15 +121,15 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
 }
 
 /// `tasks …`: the tasks engine's own command, fed from the effective configuration.
-fn tasks_cmd(ctx: &Context, cmd: &crate::tasks::cli::TasksCommand) -> Result<u8, Failure> {
-    let tctx = crate::tasks::cli::TasksContext {
+fn tasks_cmd(ctx: &Context, cmd: &tasks_cmd::TasksCommand) -> Result<u8, Failure> {
+    let tctx = tasks_cmd::TasksContext {
         repo_dir: ctx.repo_dir.clone(),
         tasks_dir: ctx.effective.config.tasks.dir.clone(),
         states: ctx.effective.config.tasks.states.clone(),
         json: ctx.json,
     };
     let mut out = std::io::stdout();
-    let code = crate::tasks::cli::run(cmd, &tctx, &mut out).map_err(Failure::usage)?;
+    let code = tasks_cmd::run(cmd, &tctx, &mut out).map_err(Failure::usage)?;
     Ok(u8::try_from(code).unwrap_or(1))
 }
 

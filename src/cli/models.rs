@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::llm::{self, Ledger, Llm, PromptLibrary, Route, Tier};
-use crate::roles::Role;
+use crate::vocab::Role;
 
 pub struct Models {
     pub llm: Arc<dyn Llm>,
@@ -31,9 +31,7 @@ pub fn connect(
         return Ok(None);
     }
     let mut settings = config.llm.clone();
-    settings.api_key = std::env::var("OPENAI_API_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
+    settings.api_key = crate::config::secret::vault("OPENAI_API_KEY");
     let mut secrets: Vec<String> = config
         .github
         .token

@@ -8,9 +8,9 @@ use super::args::{ReviewArgs, RunArgs};
 use super::context::Context;
 use super::{Failure, models, run_cmd};
 use crate::git::parse_unified;
-use crate::roles::Role;
 use crate::roles::reviewer::{ModelSide, ReviewInput, render, review};
 use crate::tasks::Task;
+use crate::vocab::Role;
 
 /// A diff to review by hand is text; anything larger than this is not a pull request.
 const MAX_DIFF_BYTES: u64 = 64 * 1024 * 1024;

@@ -1,20 +1,17 @@
 //! `run`: the Action's entry point. Reads the event the runner hands us, routes it (or takes the
 //! role the workflow named), reports the decision through step outputs, the job summary and the
-//! JSON run report, then runs the role.
+//! JSON run report, then runs the role and hands its change set to the publisher (or, with
+//! `--changes-out`, writes it to a file and writes nothing else).
 
 use super::Failure;
 use super::args::RunArgs;
 use super::context::Context;
-use super::forge::ForgeChoice;
+use super::execute::{Executed, execute};
 use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
-use crate::forge::Forge;
-use crate::policy::Guarded;
 use crate::report::{self, EventInfo, Outcome, Report};
-use crate::roles::context::{RoleContext, RoleOutput};
-use crate::roles::reviewer::{self, ModelSide, publish::PrInfo};
-use crate::roles::{Role, RoleError, developer_run, integrator_run, taskmaster_run};
+use crate::roles::{Role, RoleError};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let event = read_event(args)?;
@@ -43,6 +40,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
         config.workflow.dry_run,
     );
     let report_path = report::default_path(args.report.as_deref());
+    report.changes_out = args.changes_out.as_ref().map(|p| p.display().to_string());
     let mut role_summaries = Vec::new();
 
     let (code, outcome, error) = match routing.decision {
@@ -52,14 +50,26 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             let mut result = (0, Outcome::Done, None);
             for role in routing.role.into_iter().chain(routing.then.iter().copied()) {
                 let _group = ctx.runner.group(&format!("codex-orchestrator: {role}"));
-                match execute(role, ctx, config, &routing, event.as_ref()) {
-                    Ok(out) => {
+                match execute(role, ctx, config, &routing, event.as_ref(), args) {
+                    Ok(Executed {
+                        out,
+                        published,
+                        writes_md,
+                        api_calls,
+                    }) => {
+                        let opened = published.as_ref().and_then(|p| p.pr_number());
                         report.task_id = out.task_id.or(report.task_id.take());
-                        report.pr_number = out.pr_number.or(report.pr_number);
+                        report.pr_number = out.pr_number.or(opened).or(report.pr_number);
                         report.verdict = out.verdict.or(report.verdict.take());
-                        report.api_calls = report.api_calls.or(out.api_calls);
+                        report.api_calls = report.api_calls.or(api_calls);
                         report.llm_calls.extend(out.llm_calls);
-                        role_summaries.push(format!("#### {role}\n\n{}", out.summary));
+                        report.change_sets.push(report::ChangeSetInfo {
+                            role,
+                            digest: out.changes.digest(),
+                            writes: out.changes.writes.len(),
+                            statuses: published.map(|p| p.statuses).unwrap_or_default(),
+                        });
+                        role_summaries.push(format!("#### {role}\n\n{}\n{writes_md}", out.summary));
                         if let Some(failure) = out.failure {
                             result = (1, Outcome::Failed, Some(failure));
                             break;
@@ -67,7 +77,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
                     }
                     Err(e) => {
                         result = match e {
-                            RoleError::NotImplemented(_) | RoleError::Unsupported(_) => {
+                            RoleError::Unsupported(_) => {
                                 (2, Outcome::NotImplemented, Some(e.to_string()))
                             }
                             RoleError::Failed(err) => {
@@ -81,6 +91,22 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             result
         }
     };
+    // A work phase leaves a change set whatever happened (an ignored event, a disabled role, a
+    // failure: then it holds no write), so the publish job always finds one.
+    if let Some(path) = &args.changes_out
+        && !path.exists()
+    {
+        let role = routing.role.unwrap_or(Role::Developer);
+        let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
+        let empty =
+            crate::changes::ChangeSet::new(role, repository, "", "", super::execute::run_id());
+        empty.write(path).map_err(|e| {
+            Failure::usage(anyhow::anyhow!(
+                "cannot write the change set {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
     report.outcome = outcome;
     report.error = error.clone();
     report.write(&report_path).map_err(|e| {
@@ -89,7 +115,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
             report_path.display()
         ))
     })?;
-    publish(ctx, &report, &report_path.display().to_string()).map_err(Failure::usage)?;
+    outputs(ctx, &report, &report_path.display().to_string()).map_err(Failure::usage)?;
     for summary in role_summaries {
         ctx.runner
             .append_summary(&summary)
@@ -168,272 +194,8 @@ fn decide(
     Ok(routing)
 }
 
-/// Runs one role on a single-threaded runtime, writing through the guarded forge (GitHub, or
-/// the local forge with `--forge local:DIR`).
-fn execute(
-    role: Role,
-    ctx: &Context,
-    config: &crate::config::Config,
-    routing: &Routing,
-    event: Option<&Event>,
-) -> Result<RoleOutput, RoleError> {
-    if role == Role::Planner {
-        let route = config.model_routing().route(role, crate::llm::Tier::Normal);
-        if route.is_deterministic() {
-            return Err(RoleError::Unsupported(
-                "the planner needs a model: it turns the PRD into tasks with an LLM, and its model is `none`. \
-                 Set roles.planner.model in .llm-team.yml (or LLM_PLANNER_MODEL) to an Ollama model, e.g. qwen3:32b"
-                    .into(),
-            ));
-        }
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| RoleError::Failed(e.into()))?;
-    runtime.block_on(async {
-        match &ctx.forge {
-            ForgeChoice::GitHub => {
-                let (forge, default_branch) =
-                    super::forge::github(config, event, &ctx.runner).await?;
-                execute_on(role, ctx, config, routing, event, &forge, &default_branch).await
-            }
-            ForgeChoice::Local(dir) => {
-                let (forge, default_branch) = super::forge::local(config, dir)?;
-                execute_on(role, ctx, config, routing, event, &forge, &default_branch).await
-            }
-        }
-    })
-}
-
-/// Runs one role against `forge`, whichever forge it is.
-async fn execute_on<F: Forge>(
-    role: Role,
-    ctx: &Context,
-    config: &crate::config::Config,
-    routing: &Routing,
-    event: Option<&Event>,
-    forge: &Guarded<F>,
-    default_branch: &str,
-) -> Result<RoleOutput, RoleError> {
-    let rc = RoleContext {
-        config,
-        repo_dir: &ctx.repo_dir,
-        runner: &ctx.runner,
-        forge,
-        default_branch,
-    };
-    match role {
-        Role::Taskmaster => Ok(taskmaster_run::run(&rc, || forge.planned()).await?),
-        Role::Reviewer => review(ctx, &rc, forge, routing, event).await,
-        Role::Integrator => integrate(&rc, forge, routing, event).await,
-        Role::Planner => plan(ctx, &rc, forge, routing, event).await,
-        _ => develop(ctx, &rc, forge, routing, event).await,
-    }
-}
-
-/// The developer: the model (unless `none`), then the role; with `developer.chain_review`, the
-/// reviewer runs on the new pull request in the same job.
-async fn develop<F: Forge>(
-    ctx: &Context,
-    rc: &RoleContext<'_, Guarded<F>>,
-    forge: &Guarded<F>,
-    routing: &Routing,
-    event: Option<&Event>,
-) -> Result<RoleOutput, RoleError> {
-    let models = super::models::connect(
-        rc.config,
-        Role::Developer,
-        routing.boost,
-        Some(ctx.repo_dir.as_path()),
-    )?;
-    let model = models.as_ref().map(|m| developer_run::DevModel {
-        llm: m.llm.as_ref(),
-        route: m.route.clone(),
-        settings: &rc.config.llm,
-        library: &m.library,
-        ledger: &m.ledger,
-    });
-    let mut out = match developer_run::run(rc, routing.task.as_deref(), model.as_ref(), || {
-        forge.planned()
-    })
-    .await?
-    {
-        developer_run::Outcome::Done(out) => out,
-        developer_run::Outcome::NeedsModel { task } => {
-            return Err(RoleError::Unsupported(format!(
-                "{task} needs a model: the developer's model is `none`, which only runs the CI-setup task. \
-                 Set roles.developer.model in .llm-team.yml (or LLM_DEVELOPER_MODEL) to an Ollama model"
-            )));
-        }
-    };
-    out.llm_calls = models
-        .as_ref()
-        .map(|m| m.ledger.records())
-        .unwrap_or_default();
-    if rc.config.developer.chain_review
-        && out.failure.is_none()
-        && let Some(pr) = out.pr_number
-    {
-        let mut r = routing.clone();
-        r.pr = Some(pr);
-        let review = review(ctx, rc, forge, &r, event).await?;
-        out.summary
-            .push_str(&format!("\n#### reviewer (chained)\n\n{}", review.summary));
-        out.verdict = review.verdict;
-        out.llm_calls.extend(review.llm_calls);
-        out.failure = review.failure;
-    }
-    Ok(out)
-}
-
-/// The integrator: the closed pull request from the event (or one API call).
-async fn integrate<F: Forge>(
-    rc: &RoleContext<'_, Guarded<F>>,
-    forge: &Guarded<F>,
-    routing: &Routing,
-    event: Option<&Event>,
-) -> Result<RoleOutput, RoleError> {
-    let number = routing
-        .pr
-        .ok_or_else(|| anyhow::anyhow!("which pull request? pass --pr N (or the `pr` input)"))?;
-    let pr = match event.map(|e| &e.payload) {
-        Some(Payload::PullRequest(p))
-            if p.pull_request.number == number || p.number == Some(number) =>
-        {
-            let p = &p.pull_request;
-            integrator_run::ClosedPr {
-                number,
-                title: p.title.clone(),
-                body: p.body.clone().unwrap_or_default(),
-                head_ref: p.head.name.clone(),
-                merged: p.merged == Some(true),
-            }
-        }
-        _ => {
-            let p = forge
-                .pull_request(number)
-                .await
-                .map_err(anyhow::Error::from)?;
-            if p.state == crate::forge::PrState::Open {
-                return Err(RoleError::Unsupported(format!(
-                    "PR #{number} is still open: the integrator acts on closed pull requests"
-                )));
-            }
-            integrator_run::ClosedPr {
-                number,
-                title: p.title,
-                body: p.body,
-                head_ref: p.head_ref,
-                merged: p.merged,
-            }
-        }
-    };
-    // Narrowly: this run may merge its own integration PRs, and nothing else.
-    forge.permit_merges_from(crate::roles::integrator_merge::BRANCH_PREFIX);
-    Ok(integrator_run::run(rc, &pr, || forge.planned()).await?)
-}
-
-/// The planner: the model side (built-in prompts when the checkout is a pull request's code).
-async fn plan<F: Forge>(
-    ctx: &Context,
-    rc: &RoleContext<'_, Guarded<F>>,
-    forge: &Guarded<F>,
-    routing: &Routing,
-    event: Option<&Event>,
-) -> Result<RoleOutput, RoleError> {
-    let config = rc.config;
-    let on_pr = matches!(event.map(|e| &e.payload), Some(Payload::PullRequest(_)));
-    let prompt_dir = (!on_pr).then_some(ctx.repo_dir.as_path());
-    let models = super::models::connect(config, Role::Planner, routing.boost, prompt_dir)?
-        .ok_or_else(|| RoleError::Unsupported("the planner needs a model".into()))?;
-    let repo = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
-    let side = crate::roles::planner::ModelSide {
-        llm: models.llm.as_ref(),
-        route: models.route.clone(),
-        settings: &config.llm,
-        library: &models.library,
-        repo: &repo,
-    };
-    let mut out = crate::roles::planner::run(rc, &side, || forge.planned()).await?;
-    out.summary.push_str(&models.usage().0);
-    out.api_calls = forge.api_requests();
-    out.llm_calls = models.ledger.records();
-    Ok(out)
-}
-
-/// The reviewer: the pull request from the event (or one API call), the model side, publishing.
-async fn review<F: Forge>(
-    ctx: &Context,
-    rc: &RoleContext<'_, Guarded<F>>,
-    forge: &Guarded<F>,
-    routing: &Routing,
-    event: Option<&Event>,
-) -> Result<RoleOutput, RoleError> {
-    let config = rc.config;
-    let number = routing
-        .pr
-        .ok_or_else(|| anyhow::anyhow!("which pull request? pass --pr N (or the `pr` input)"))?;
-    let from_event = match event.map(|e| &e.payload) {
-        Some(Payload::PullRequest(p))
-            if p.pull_request.number == number || p.number == Some(number) =>
-        {
-            Some(p.pull_request.clone())
-        }
-        _ => None,
-    };
-    let info = match from_event {
-        Some(p) => PrInfo {
-            number,
-            title: p.title,
-            body: p.body.unwrap_or_default(),
-            head_ref: p.head.name,
-            head_sha: p.head.sha,
-            base_sha: p.base.sha,
-        },
-        None => {
-            let p = forge
-                .pull_request(number)
-                .await
-                .map_err(anyhow::Error::from)?;
-            PrInfo {
-                number,
-                title: p.title,
-                body: p.body,
-                head_ref: p.head_ref,
-                head_sha: p.head_sha,
-                base_sha: p.base_sha,
-            }
-        }
-    };
-    // On pull_request events the checkout is the PR's code: its prompt overrides are not
-    // trusted, so the built-in templates are used.
-    let on_pr = matches!(event.map(|e| &e.payload), Some(Payload::PullRequest(_)));
-    let prompt_dir = (!on_pr).then_some(ctx.repo_dir.as_path());
-    let models = super::models::connect(config, Role::Reviewer, routing.boost, prompt_dir)?;
-    let side = models.as_ref().map(|m| ModelSide {
-        llm: m.llm.as_ref(),
-        route: m.route.clone(),
-        settings: &config.llm,
-        library: &m.library,
-    });
-    let mut out = reviewer::publish::run(rc, info, side.as_ref(), || {
-        models.as_ref().map(|m| m.usage()).unwrap_or_default()
-    })
-    .await?;
-    out.planned = forge.planned();
-    out.summary
-        .push_str(&crate::roles::context::planned_markdown(&out.planned));
-    out.api_calls = forge.api_requests();
-    out.llm_calls = models
-        .as_ref()
-        .map(|m| m.ledger.records())
-        .unwrap_or_default();
-    Ok(out)
-}
-
 /// Step outputs and the job summary.
-fn publish(ctx: &Context, report: &Report, report_path: &str) -> std::io::Result<()> {
+fn outputs(ctx: &Context, report: &Report, report_path: &str) -> std::io::Result<()> {
     let r = &report.routing;
     let runner = &ctx.runner;
     let role = r.role.map_or("none", Role::as_str);
@@ -451,6 +213,9 @@ fn publish(ctx: &Context, report: &Report, report_path: &str) -> std::io::Result
     )?;
     runner.set_output("verdict", report.verdict.as_deref().unwrap_or(""))?;
     runner.set_output("report", report_path)?;
+    if let Some(path) = &report.changes_out {
+        runner.set_output("changes", path)?;
+    }
 
     let event = report
         .event

@@ -4,7 +4,7 @@
 
 use super::schema::{Config, Mode};
 use super::secret::Secret;
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -69,6 +69,18 @@ pub fn apply_env(
     if let Some(v) = get("DEFAULT_BRANCH") {
         config.project.default_branch = Some(v);
         note("project.default_branch", "DEFAULT_BRANCH");
+    }
+    if let Some(v) = get("CODEX_DEVELOPER_WORKFLOW") {
+        config.workflow.developer_workflow = Some(v);
+        note("workflow.developer_workflow", "CODEX_DEVELOPER_WORKFLOW");
+    }
+    if let Some(v) = get("CODEX_REVIEW_WORKFLOW") {
+        config.developer.review_workflow = Some(v);
+        note("developer.review_workflow", "CODEX_REVIEW_WORKFLOW");
+    }
+    if let Some(v) = get("CODEX_BOT_LOGIN") {
+        config.github.login = Some(v);
+        note("github.login", "CODEX_BOT_LOGIN");
     }
 }
 

@@ -97,5 +97,8 @@ fn finish(
 
 /// The process environment, as `resolve` reads it.
 pub fn process_env(name: &str) -> Option<String> {
+    if secret::is_credential_name(name) {
+        return secret::vault(name);
+    }
     std::env::var(name).ok()
 }

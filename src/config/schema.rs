@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::secret::Secret;
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// `observe` prints what would be written, `pr` writes through pull requests, `disabled` does nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -72,6 +72,14 @@ pub struct Project {
     pub default_branch: Option<String>,
     /// The product document the planner reads.
     pub prd_path: String,
+    /// Let the team change its own files (`.llm-team.yml`, `.llm-team/`, the workflow files
+    /// that run it). Off by default; turning it on takes a maintainer's commit on the default
+    /// branch, since the configuration is always read from there.
+    pub allow_self_edits: bool,
+    /// The configuration file in use, relative to the repository (set by the loader, never read
+    /// from the file): it is one of the team's own files.
+    #[serde(skip)]
+    pub config_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +93,9 @@ pub struct Workflow {
     /// Branch globs agents must never write to, besides the default branch.
     pub protected_branches: Vec<String>,
     pub on_closed_unmerged: TaskFate,
+    /// The workflow file the Taskmaster dispatches to start the Developer on the task it picked
+    /// (`workflow_dispatch` with inputs `role`, `task`). Unset: no hand-off.
+    pub developer_workflow: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +232,8 @@ pub struct Developer {
 pub struct GitHub {
     pub api_url: String,
     pub token: Option<Secret>,
+    /// The login the token acts as (`CODEX_BOT_LOGIN`), when GitHub cannot be asked.
+    pub login: Option<String>,
 }
 
 impl Default for Config {
@@ -247,6 +260,8 @@ impl Default for Project {
             protected_paths: vec![".github/".into(), "infra/".into(), "secrets/".into()],
             default_branch: None,
             prd_path: "docs/PRD.md".into(),
+            allow_self_edits: false,
+            config_file: None,
         }
     }
 }
@@ -260,6 +275,7 @@ impl Default for Workflow {
             auto_develop: false,
             protected_branches: Vec::new(),
             on_closed_unmerged: TaskFate::Queued,
+            developer_workflow: None,
         }
     }
 }
@@ -312,6 +328,7 @@ impl Default for GitHub {
         GitHub {
             api_url: "https://api.github.com".into(),
             token: None,
+            login: None,
         }
     }
 }

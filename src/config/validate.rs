@@ -7,7 +7,7 @@ use super::layer::Origin;
 use super::load::{ConfigError, Problem};
 use super::locate::locate;
 use super::schema::Config;
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// States the roles move tasks through; a custom `tasks.states` must keep them.
 pub const REQUIRED_STATES: [&str; 3] = ["queued", "in_review", "done"];

@@ -1,7 +1,7 @@
 //! `/codex <role> [T-XXXX] [boost]` commands in PR comments: how a maintainer asks for a role
 //! by hand. Only the first line counts; the author must be trusted (checked by the router).
 
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// A parsed comment command.
 #[derive(Debug, Clone, PartialEq, Eq)]

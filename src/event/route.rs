@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::command::{self, Parsed};
 use super::payload::{Event, Payload};
 use crate::config::{Config, Mode, TaskFate};
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// What to do with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,6 +87,8 @@ pub struct RouteSettings {
     pub mode: Mode,
     pub enabled: Vec<Role>,
     pub review_drafts: bool,
+    /// The developer runs right after the taskmaster in the same job (`workflow.auto_develop`,
+    /// unless `workflow.developer_workflow` hands the task to its own workflow instead).
     pub auto_develop: bool,
     pub default_branch: Option<String>,
     pub prd_path: String,
@@ -102,7 +104,8 @@ impl RouteSettings {
                 .filter(|r| config.roles.get(*r).enabled)
                 .collect(),
             review_drafts: config.review.drafts,
-            auto_develop: config.workflow.auto_develop,
+            auto_develop: config.workflow.auto_develop
+                && config.workflow.developer_workflow.is_none(),
             default_branch: config.project.default_branch.clone(),
             prd_path: config.project.prd_path.clone(),
             on_closed_unmerged: config.workflow.on_closed_unmerged,
@@ -135,6 +138,11 @@ pub fn apply_settings(mut routing: Routing, settings: &RouteSettings) -> Routing
     let Some(role) = routing.role else {
         return routing;
     };
+    // The taskmaster named by the workflow (its `role:` input) hands over like a scheduled one.
+    if role == Role::Taskmaster && settings.auto_develop && !routing.then.contains(&Role::Developer)
+    {
+        routing.then.push(Role::Developer);
+    }
     if settings.mode == Mode::Disabled {
         routing.decision = Decision::Ignore;
         routing.reason = format!("mode is disabled: {role} not run ({})", routing.reason);

@@ -16,9 +16,9 @@ pub enum ForgeError {
     /// The branch exists and points somewhere we did not put it.
     #[error("branch {branch} already exists at {sha}")]
     BranchExists { branch: String, sha: String },
-    /// The policy guard refused the write (the message starts with "refusing …").
-    #[error(transparent)]
-    Policy(#[from] crate::policy::PolicyError),
+    /// The write policy refused the write (the message starts with "refusing …").
+    #[error("{0}")]
+    Refused(String),
     /// The token or repository settings do not allow this; the message says which to change.
     #[error("{message}")]
     Permission { message: String },

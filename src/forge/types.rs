@@ -170,3 +170,23 @@ pub enum MergeMethod {
     Squash,
     Rebase,
 }
+
+/// A submitted pull request review, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub id: u64,
+    pub author: String,
+    /// The commit it was submitted on (absent on very old reviews).
+    pub commit_id: Option<String>,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`.
+    pub state: String,
+    pub body: String,
+}
+
+/// One entry of a commit's tree: the publisher checks writes against the base tree's modes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeItem {
+    pub path: String,
+    /// The git mode as octal text: `100644`, `100755`, `120000` (symlink), `160000` (submodule).
+    pub mode: String,
+}

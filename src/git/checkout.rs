@@ -113,6 +113,19 @@ pub trait Checkout {
     /// local history (unrelated, or cut off by a shallow clone).
     fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, GitError>;
 
+    /// The id of `commit`'s tree (full hex).
+    fn tree_id(&self, commit: &str) -> Result<String, GitError>;
+
+    /// [`Checkout::list_files`] without blob sizes (faster: no object reads).
+    fn list_files_without_sizes(&self, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
+        self.list_files(commit)
+    }
+
+    /// A directory this checkout keeps caches in (the developer's per-tree index), if any.
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// The pull request diff as GitHub shows it (`base...head`): from the merge base when
     /// it can be found, else from `base` itself, saying which. Fails with
     /// [`GitError::MissingCommit`] when either commit is absent (fall back to the API).

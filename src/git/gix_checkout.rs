@@ -418,6 +418,18 @@ impl Checkout for GixCheckout {
         self.commit_id(sha).is_ok()
     }
 
+    fn tree_id(&self, commit: &str) -> Result<String, GitError> {
+        GixCheckout::tree_id(self, commit)
+    }
+
+    fn list_files_without_sizes(&self, commit: &str) -> Result<Vec<TreeEntry>, GitError> {
+        GixCheckout::list_files_without_sizes(self, commit)
+    }
+
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.git_dir().join("codex-orchestrator"))
+    }
+
     fn resolve(&self, rev: &str) -> Result<String, GitError> {
         let unknown = |message: String| GitError::UnknownRevision {
             rev: rev.to_owned(),

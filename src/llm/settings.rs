@@ -119,7 +119,7 @@ mod secs {
 }
 
 /// The roles, as routing names them (the crate's one role type).
-pub use crate::roles::Role as RoleName;
+pub use crate::vocab::Role as RoleName;
 
 /// The model name meaning "no model: deterministic mode".
 pub const NO_MODEL: &str = "none";

@@ -1,26 +1,42 @@
 //! `Guard` holds the rules; `Guarded<F>` is a `Forge` that applies them to every write of the
-//! forge it wraps. In `observe` mode or with `--dry-run`, writes are recorded as `PlannedWrite`s
-//! and answered with placeholders, so a role runs its whole course and makes zero writes.
+//! forge it wraps. Only the publisher writes, and only through a `Guarded` forge: the default
+//! branch, protected branches, protected paths and the team's own files are refused there even if
+//! a change set (or a bug above) asks for them.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::PolicyError;
 use super::paths::{Protected, normalise};
-use crate::config::{Config, Mode};
+use crate::config::Config;
 use crate::forge::{
-    Comment, FileChange, Forge, InlineComment, MergeMethod, NewCommit, NewPullRequest, NewReview,
-    PrFile, PrState, PrUpdate, PullRequest, RepoInfo, Result,
+    Comment, Forge, ForgeRead, InlineComment, MergeMethod, NewCommit, NewPullRequest, NewReview,
+    PrFile, PrUpdate, PullRequest, RepoInfo, Result, Review,
 };
 
 /// Git modes agents never write.
 pub const MODE_SYMLINK: u32 = 0o120000;
 pub const MODE_SUBMODULE: u32 = 0o160000;
 
-/// The placeholder a dry run answers for a commit it did not make.
-pub const PLANNED_SHA: &str = "0000000000000000000000000000000000000000";
+/// The files that steer the team itself: its configuration and prompt overrides. Protected
+/// whatever `project.protected_paths` says (a team PR could otherwise switch its own guard
+/// off); only `project.allow_self_edits: true`, committed to the default branch by a
+/// maintainer, opens them.
+pub const TEAM_PATHS: [&str; 2] = [".llm-team.yml", ".llm-team/"];
+
+/// Workflow files are the team's own when they run it: a line that is not a comment names the
+/// action or the binary.
+pub const TEAM_WORKFLOW_DIR: &str = ".github/workflows/";
+/// What a workflow file that runs the team contains outside its comments.
+pub const TEAM_WORKFLOW_MARK: &str = "codex-orchestrator";
+
+/// Whether workflow text runs the team (names it on a line that is not a YAML comment).
+pub fn runs_the_team(text: &[u8]) -> bool {
+    String::from_utf8_lossy(text)
+        .lines()
+        .any(|l| !l.trim_start().starts_with('#') && l.contains(TEAM_WORKFLOW_MARK))
+}
 
 #[derive(Debug, Clone)]
 pub struct Guard {
@@ -28,18 +44,11 @@ pub struct Guard {
     branch_patterns: Vec<String>,
     branches: GlobSet,
     paths: Protected,
-    live: bool,
+    /// The team's own files (`TEAM_PATHS` and the configuration file in use), unless opened.
+    team: Option<Protected>,
     allow_merge: bool,
     /// Exact paths this run may write although they are protected (the CI-setup workflow).
     allowed_paths: Vec<String>,
-}
-
-/// A write a dry run would have made.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PlannedWrite {
-    pub action: String,
-    pub target: String,
-    pub detail: String,
 }
 
 impl Guard {
@@ -52,20 +61,28 @@ impl Guard {
         for p in &config.workflow.protected_branches {
             b.add(Glob::new(p)?);
         }
+        let team = if config.project.allow_self_edits {
+            None
+        } else {
+            let mut team: Vec<String> = TEAM_PATHS.iter().map(|p| p.to_string()).collect();
+            if let Some(file) = &config.project.config_file {
+                team.push(file.clone());
+            }
+            Some(Protected::new(&team)?)
+        };
         Ok(Guard {
             default_branch: default_branch.to_string(),
             branch_patterns: config.workflow.protected_branches.clone(),
             branches: b.build()?,
             paths: Protected::new(&config.project.protected_paths)?,
-            live: config.mode == Mode::Pr && !config.workflow.dry_run,
+            team,
             allow_merge: false,
             allowed_paths: Vec::new(),
         })
     }
 
-    /// Whether writes really happen (mode `pr` without dry run).
-    pub fn live(&self) -> bool {
-        self.live
+    pub fn default_branch(&self) -> &str {
+        &self.default_branch
     }
 
     /// Lets this run merge pull requests (the integrator, when the task's policy allows).
@@ -78,6 +95,11 @@ impl Guard {
     pub fn allow_paths(mut self, paths: &[&str]) -> Self {
         self.allowed_paths = paths.iter().map(|p| p.to_string()).collect();
         self
+    }
+
+    /// Whether the team's own files are protected (see [`TEAM_PATHS`]).
+    pub fn guards_team_files(&self) -> bool {
+        self.team.is_some()
     }
 
     pub fn check_branch(&self, name: &str) -> std::result::Result<(), PolicyError> {
@@ -99,6 +121,12 @@ impl Guard {
     /// Checks one path of a tree change (normalised, not protected) and returns it normalised.
     pub fn check_path(&self, path: &str) -> std::result::Result<String, PolicyError> {
         let clean = normalise(path)?;
+        if let Some(pattern) = self.team.as_ref().and_then(|t| t.matching(&clean)) {
+            return Err(PolicyError::TeamFile {
+                path: clean.clone(),
+                pattern: pattern.to_string(),
+            });
+        }
         if self.allowed_paths.contains(&clean) {
             return Ok(clean);
         }
@@ -109,6 +137,26 @@ impl Guard {
             });
         }
         Ok(clean)
+    }
+
+    /// A workflow file whose old or new text runs the team (names the action) is the team's
+    /// own, and protected like [`TEAM_PATHS`].
+    pub fn check_team_workflow(
+        &self,
+        path: &str,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> std::result::Result<(), PolicyError> {
+        if self.team.is_none() || !is_workflow_path(path) {
+            return Ok(());
+        }
+        if old.is_some_and(runs_the_team) || new.is_some_and(runs_the_team) {
+            return Err(PolicyError::TeamFile {
+                path: path.to_string(),
+                pattern: format!("{TEAM_WORKFLOW_DIR} files that run {TEAM_WORKFLOW_MARK}"),
+            });
+        }
+        Ok(())
     }
 
     /// Checks an entry of a final tree diff, including its git mode.
@@ -126,33 +174,20 @@ impl Guard {
             _ => Ok(clean),
         }
     }
+}
 
-    /// Checks every change; returns them with normalised paths.
-    pub fn check_changes(
-        &self,
-        changes: &[FileChange],
-    ) -> std::result::Result<Vec<FileChange>, PolicyError> {
-        changes
-            .iter()
-            .map(|c| {
-                Ok(FileChange {
-                    path: self.check_path(&c.path)?,
-                    ..c.clone()
-                })
-            })
-            .collect()
-    }
+/// Whether `path` is a workflow file (`.github/workflows/*.yml` or `.yaml`, any case).
+pub fn is_workflow_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.starts_with(TEAM_WORKFLOW_DIR) && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
 }
 
 /// A forge whose writes pass the guard first.
 pub struct Guarded<F> {
     inner: F,
     guard: Guard,
-    planned: Mutex<Vec<PlannedWrite>>,
-    /// Branches a dry run "created" or "moved", so later reads in the same run see them.
-    planned_branches: Mutex<HashMap<String, String>>,
-    /// Set once by the CLI for the integrator: merges are allowed only of pull requests from a
-    /// branch starting with this prefix into the default branch (its integration PRs).
+    /// Set once by the publisher for the integrator: merges are allowed only of pull requests
+    /// from a branch starting with this prefix into the default branch (its integration PRs).
     merge_heads: OnceLock<String>,
 }
 
@@ -161,8 +196,6 @@ impl<F: Forge> Guarded<F> {
         Guarded {
             inner,
             guard,
-            planned: Mutex::new(Vec::new()),
-            planned_branches: Mutex::new(HashMap::new()),
             merge_heads: OnceLock::new(),
         }
     }
@@ -205,70 +238,9 @@ impl<F: Forge> Guarded<F> {
     pub fn inner(&self) -> &F {
         &self.inner
     }
-
-    /// The writes a dry run recorded instead of making them.
-    pub fn planned(&self) -> Vec<PlannedWrite> {
-        self.planned.lock().map(|p| p.clone()).unwrap_or_default()
-    }
-
-    fn plan_branch(&self, name: &str, sha: &str) {
-        if let Ok(mut b) = self.planned_branches.lock() {
-            b.insert(name.to_string(), sha.to_string());
-        }
-    }
-
-    fn planned_branch(&self, name: &str) -> Option<String> {
-        self.planned_branches
-            .lock()
-            .ok()
-            .and_then(|b| b.get(name).cloned())
-    }
-
-    /// Records the write; returns true when it should really be made.
-    fn proceed(&self, action: &str, target: String, detail: String) -> bool {
-        if self.guard.live {
-            return true;
-        }
-        tracing::info!("dry run: would {action} {target}: {detail}");
-        if let Ok(mut p) = self.planned.lock() {
-            p.push(PlannedWrite {
-                action: action.to_string(),
-                target,
-                detail,
-            });
-        }
-        false
-    }
 }
 
-fn excerpt(text: &str) -> String {
-    let first = text.lines().next().unwrap_or("");
-    let mut s: String = first.chars().take(120).collect();
-    if s.len() < text.len() {
-        s.push('…');
-    }
-    s
-}
-
-fn planned_pr(pr: &NewPullRequest) -> PullRequest {
-    PullRequest {
-        number: 0,
-        title: pr.title.clone(),
-        body: pr.body.clone(),
-        state: PrState::Open,
-        merged: false,
-        draft: pr.draft,
-        head_ref: pr.head.clone(),
-        head_sha: PLANNED_SHA.into(),
-        base_ref: pr.base.clone(),
-        base_sha: PLANNED_SHA.into(),
-        html_url: String::new(),
-        mergeable: None,
-        author: String::new(),
-    }
-}
-
-impl<F: Forge> Forge for Guarded<F> {
+impl<F: Forge> ForgeRead for Guarded<F> {
     async fn repository(&self) -> Result<RepoInfo> {
         self.inner.repository().await
     }
@@ -285,63 +257,8 @@ impl<F: Forge> Forge for Guarded<F> {
         self.inner.find_pull_request(head, include_closed).await
     }
 
-    async fn create_pull_request(&self, pr: &NewPullRequest) -> Result<PullRequest> {
-        self.guard.check_branch(&pr.head)?;
-        if self.proceed(
-            "open pull request",
-            format!("{} → {}", pr.head, pr.base),
-            pr.title.clone(),
-        ) {
-            self.inner.create_pull_request(pr).await
-        } else {
-            Ok(planned_pr(pr))
-        }
-    }
-
-    async fn update_pull_request(&self, number: u64, update: &PrUpdate) -> Result<PullRequest> {
-        let detail = format!("{update:?}");
-        if self.proceed(
-            "update pull request",
-            format!("#{number}"),
-            excerpt(&detail),
-        ) {
-            self.inner.update_pull_request(number, update).await
-        } else {
-            self.inner.pull_request(number).await
-        }
-    }
-
-    async fn merge_pull_request(
-        &self,
-        number: u64,
-        method: MergeMethod,
-        head_sha: &str,
-    ) -> Result<String> {
-        self.check_merge(number).await?;
-        if self.proceed(
-            "merge pull request",
-            format!("#{number}"),
-            format!("{method:?} at {head_sha}"),
-        ) {
-            self.inner
-                .merge_pull_request(number, method, head_sha)
-                .await
-        } else {
-            Ok(PLANNED_SHA.into())
-        }
-    }
-
-    async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<()> {
-        self.check_merge(number).await?;
-        if self.proceed(
-            "enable auto-merge on",
-            format!("#{number}"),
-            format!("{method:?}"),
-        ) {
-            self.inner.enable_auto_merge(number, method).await
-        } else {
-            Ok(())
-        }
+    async fn open_pull_requests(&self, limit: usize) -> Result<Vec<PullRequest>> {
+        self.inner.open_pull_requests(limit).await
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>> {
@@ -356,117 +273,140 @@ impl<F: Forge> Forge for Guarded<F> {
         self.inner.comments(issue).await
     }
 
-    async fn create_comment(&self, issue: u64, body: &str) -> Result<Comment> {
-        if self.proceed("comment on", format!("#{issue}"), excerpt(body)) {
-            self.inner.create_comment(issue, body).await
-        } else {
-            Ok(Comment {
-                id: 0,
-                body: body.to_string(),
-                author: String::new(),
-            })
-        }
-    }
-
-    async fn update_comment(&self, id: u64, body: &str) -> Result<Comment> {
-        if self.proceed("edit comment", id.to_string(), excerpt(body)) {
-            self.inner.update_comment(id, body).await
-        } else {
-            Ok(Comment {
-                id,
-                body: body.to_string(),
-                author: String::new(),
-            })
-        }
-    }
-
     async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
         self.inner.review_comments(number).await
     }
 
-    async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
-        let target = format!("#{number} at {}", review.commit_id);
-        let detail = format!(
-            "{:?} with {} inline comments",
-            review.event,
-            review.comments.len()
-        );
-        if self.proceed("submit review on", target, detail) {
-            self.inner.create_review(number, review).await
-        } else {
-            Ok(0)
-        }
+    async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        self.inner.reviews(number).await
+    }
+
+    async fn labels(&self, issue: u64) -> Result<Vec<String>> {
+        self.inner.labels(issue).await
     }
 
     async fn branch(&self, name: &str) -> Result<Option<String>> {
-        if let Some(sha) = self.planned_branch(name) {
-            return Ok(Some(sha));
-        }
         self.inner.branch(name).await
     }
 
-    async fn create_branch(&self, name: &str, sha: &str) -> Result<()> {
-        self.guard.check_branch(name)?;
-        if self.proceed("create branch", name.to_string(), format!("at {sha}")) {
-            self.inner.create_branch(name, sha).await
-        } else {
-            self.plan_branch(name, sha);
-            Ok(())
-        }
-    }
-
-    async fn update_branch(&self, name: &str, expected: &str, sha: &str) -> Result<()> {
-        self.guard.check_branch(name)?;
-        if self.proceed(
-            "move branch",
-            name.to_string(),
-            format!("{expected} → {sha}"),
-        ) {
-            self.inner.update_branch(name, expected, sha).await
-        } else {
-            Ok(())
-        }
-    }
-
-    async fn create_commit(&self, commit: &NewCommit) -> Result<String> {
-        let changes = self.guard.check_changes(&commit.changes)?;
-        let files: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-        if self.proceed(
-            "commit",
-            format!("on {}", commit.parent),
-            format!("{}: {}", excerpt(&commit.message), files.join(", ")),
-        ) {
-            let checked = NewCommit {
-                changes,
-                ..commit.clone()
-            };
-            self.inner.create_commit(&checked).await
-        } else {
-            Ok(PLANNED_SHA.into())
-        }
+    async fn branches(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        self.inner.branches(prefix, limit).await
     }
 
     async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
-        match self.planned_branch(git_ref) {
-            Some(sha) if sha == PLANNED_SHA => Ok(None),
-            Some(sha) => self.inner.file_at(path, &sha).await,
-            None => self.inner.file_at(path, git_ref).await,
-        }
+        self.inner.file_at(path, git_ref).await
     }
 
     async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
-        if sha == PLANNED_SHA {
-            return Ok(None);
-        }
         self.inner.commit_message(sha).await
     }
 
-    fn check_branch_write(&self, branch: &str) -> Result<()> {
-        Ok(self.guard.check_branch(branch)?)
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>> {
+        self.inner.list_dir(dir, git_ref).await
+    }
+
+    async fn tree_modes(
+        &self,
+        sha: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        self.inner.tree_modes(sha, paths).await
+    }
+
+    async fn is_ancestor(&self, ancestor: &str, of: &str) -> Result<bool> {
+        self.inner.is_ancestor(ancestor, of).await
+    }
+
+    async fn identity(&self) -> Result<Option<String>> {
+        self.inner.identity().await
     }
 
     fn api_requests(&self) -> Option<u64> {
         self.inner.api_requests()
+    }
+
+    fn repository_name(&self) -> Option<String> {
+        self.inner.repository_name()
+    }
+
+    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
+        self.inner.active_runs(workflow).await
+    }
+}
+
+impl<F: Forge> Forge for Guarded<F> {
+    async fn create_pull_request(&self, pr: &NewPullRequest) -> Result<PullRequest> {
+        self.guard.check_branch(&pr.head)?;
+        self.inner.create_pull_request(pr).await
+    }
+
+    async fn update_pull_request(&self, number: u64, update: &PrUpdate) -> Result<PullRequest> {
+        self.inner.update_pull_request(number, update).await
+    }
+
+    async fn merge_pull_request(
+        &self,
+        number: u64,
+        method: MergeMethod,
+        head_sha: &str,
+    ) -> Result<String> {
+        self.check_merge(number).await?;
+        self.inner
+            .merge_pull_request(number, method, head_sha)
+            .await
+    }
+
+    async fn enable_auto_merge(&self, number: u64, method: MergeMethod) -> Result<()> {
+        self.check_merge(number).await?;
+        self.inner.enable_auto_merge(number, method).await
+    }
+
+    async fn create_comment(&self, issue: u64, body: &str) -> Result<Comment> {
+        self.inner.create_comment(issue, body).await
+    }
+
+    async fn update_comment(&self, id: u64, body: &str) -> Result<Comment> {
+        self.inner.update_comment(id, body).await
+    }
+
+    async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
+        self.inner.create_review(number, review).await
+    }
+
+    async fn add_labels(&self, issue: u64, labels: &[String]) -> Result<()> {
+        self.inner.add_labels(issue, labels).await
+    }
+
+    async fn create_branch(&self, name: &str, sha: &str) -> Result<()> {
+        self.guard.check_branch(name)?;
+        self.inner.create_branch(name, sha).await
+    }
+
+    async fn update_branch(&self, name: &str, expected: &str, sha: &str) -> Result<()> {
+        self.guard.check_branch(name)?;
+        self.inner.update_branch(name, expected, sha).await
+    }
+
+    async fn create_commit(&self, commit: &NewCommit) -> Result<String> {
+        let changes = commit
+            .changes
+            .iter()
+            .map(|c| {
+                Ok(crate::forge::FileChange {
+                    path: self.guard.check_path(&c.path)?,
+                    ..c.clone()
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, PolicyError>>()?;
+        let checked = NewCommit {
+            changes,
+            ..commit.clone()
+        };
+        self.inner.create_commit(&checked).await
+    }
+
+    fn check_branch_write(&self, branch: &str) -> Result<()> {
+        Ok(self.guard.check_branch(branch)?)
     }
 
     async fn dispatch_workflow(
@@ -475,17 +415,9 @@ impl<F: Forge> Forge for Guarded<F> {
         git_ref: &str,
         inputs: &serde_json::Value,
     ) -> Result<()> {
-        if self.proceed(
-            "dispatch workflow",
-            workflow.to_string(),
-            format!("on {git_ref} with {inputs}"),
-        ) {
-            self.inner
-                .dispatch_workflow(workflow, git_ref, inputs)
-                .await
-        } else {
-            Ok(())
-        }
+        self.inner
+            .dispatch_workflow(workflow, git_ref, inputs)
+            .await
     }
 }
 
@@ -506,14 +438,53 @@ mod tests {
             guard.check_entry(".github/workflows/x.yml", 0o100644),
             Err(PolicyError::ProtectedPath { .. })
         ));
-        assert!(guard.live(), "mode pr without dry run writes");
-        let observe = Config {
-            mode: Mode::Observe,
-            ..Config::default()
-        };
-        assert!(!Guard::new(&observe, "main").unwrap().live());
-        let mut dry = Config::default();
-        dry.workflow.dry_run = true;
-        assert!(!Guard::new(&dry, "main").unwrap().live());
+    }
+
+    #[test]
+    fn the_team_files_stay_protected_whatever_protected_paths_says() {
+        let mut config = Config::default();
+        config.project.protected_paths = Vec::new();
+        let guard = Guard::new(&config, "main").unwrap();
+        for p in [
+            ".llm-team.yml",
+            ".llm-team/prompts/developer.md.j2",
+            ".LLM-Team.yml",
+        ] {
+            assert!(
+                matches!(guard.check_path(p), Err(PolicyError::TeamFile { .. })),
+                "{p}"
+            );
+        }
+        assert!(guard.check_path(".github/workflows/ci.yml").is_ok());
+        let team =
+            b"jobs:\n  x:\n    steps:\n      - uses: codex-orchestrator/codex-orchestrator@abc\n";
+        assert!(
+            guard
+                .check_team_workflow(".github/workflows/llm-team.yml", Some(team), None)
+                .is_err()
+        );
+        assert!(
+            guard
+                .check_team_workflow(".github/workflows/new.yaml", None, Some(team))
+                .is_err()
+        );
+        assert!(
+            guard
+                .check_team_workflow(".github/workflows/ci.yml", Some(b"name: CI\n"), Some(b"x"))
+                .is_ok()
+        );
+        let ci = b"# Added by codex-orchestrator (task T-0001)\nname: CI\n";
+        assert!(
+            guard
+                .check_team_workflow(".github/workflows/ci.yml", None, Some(ci))
+                .is_ok()
+        );
+        config.project.allow_self_edits = true;
+        let open = Guard::new(&config, "main").unwrap();
+        assert!(open.check_path(".llm-team.yml").is_ok());
+        assert!(
+            open.check_team_workflow(".github/workflows/llm-team.yml", Some(team), None)
+                .is_ok()
+        );
     }
 }

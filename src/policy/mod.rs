@@ -1,13 +1,14 @@
-//! The write guard: every write a role makes passes a policy check first. The default branch
-//! and protected branch patterns are never written; tree changes under protected paths, escaping
-//! the repository, or adding symlinks/submodules are refused; `observe` and `--dry-run` turn
-//! writes into log lines. `Guarded` wraps any `Forge`, so roles cannot bypass it.
+//! The write policy: every write passes a check first. The default branch and protected branch
+//! patterns are never written; tree changes under protected paths or the team's own files,
+//! escaping the repository, or through symlinks/submodules are refused (`guard`); a whole change
+//! is judged on its final content (`change`). `Guarded` wraps the publisher's `Forge`.
 
+pub mod change;
 pub mod guard;
 pub mod paths;
 pub mod secrets;
 
-pub use guard::{Guard, Guarded, PlannedWrite};
+pub use guard::{Guard, Guarded};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
@@ -25,6 +26,12 @@ pub enum PolicyError {
          A human must make this change, or remove the entry from .llm-team.yml"
     )]
     ProtectedPath { path: String, pattern: String },
+    #[error(
+        "refusing to change {path}: it is one of the team's own files ({pattern}), which steer and \
+         guard the team. A maintainer changes it on the default branch (or sets \
+         project.allow_self_edits: true there)"
+    )]
+    TeamFile { path: String, pattern: String },
     #[error("refusing path {path:?}: {why}")]
     UnsafePath { path: String, why: String },
     #[error("refusing {path}: {kind} are never written by agents")]
@@ -34,4 +41,10 @@ pub enum PolicyError {
          allowed to merge (the task's auto_policy and workflow settings decide)"
     )]
     MergeNotAllowed { number: u64, branch: String },
+}
+
+impl From<PolicyError> for crate::forge::ForgeError {
+    fn from(e: PolicyError) -> Self {
+        crate::forge::ForgeError::Refused(e.to_string())
+    }
 }

@@ -1,124 +1,28 @@
-//! What to do: the five roles of the team. Routing picks a `Role`; each role is a module that
-//! talks to the ports (forge, llm, git) only through their traits, so tests swap in fakes.
+//! What to do: the five roles of the team, one folder each with the same shape — a `run` that
+//! reads through the ports in its `RoleContext`, decides (the pure decisions apart from the
+//! model calls) and returns the writes it wants as a change set. No role writes; the command line
+//! hands the change set to the publisher.
 
-pub mod ci_setup;
 pub mod context;
 pub mod developer;
-pub mod developer_run;
-pub mod integrator_merge;
-pub mod integrator_run;
+#[cfg(test)]
+pub mod fakes;
+pub mod handoff;
+pub mod ids;
+pub mod integrator;
 pub mod planner;
 pub mod reviewer;
 pub mod taskmaster;
-pub mod taskmaster_run;
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-/// One of the five roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Planner,
-    Taskmaster,
-    Developer,
-    Reviewer,
-    Integrator,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Planner,
-        Role::Taskmaster,
-        Role::Developer,
-        Role::Reviewer,
-        Role::Integrator,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Planner => "planner",
-            Role::Taskmaster => "taskmaster",
-            Role::Developer => "developer",
-            Role::Reviewer => "reviewer",
-            Role::Integrator => "integrator",
-        }
-    }
-
-    /// The hand-run subcommand for this role (`review`, `develop`, …).
-    pub fn command(self) -> &'static str {
-        match self {
-            Role::Planner => "plan",
-            Role::Taskmaster => "taskmaster",
-            Role::Developer => "develop",
-            Role::Reviewer => "review",
-            Role::Integrator => "integrate",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A role name that is not one of ours.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown role {0:?}: expected one of planner, taskmaster, developer, reviewer, integrator \
-     (or plan, develop, review, integrate)"
-)]
-pub struct UnknownRole(pub String);
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-
-    /// Accepts the role names and their verbs (`review`, `develop`, `plan`, `integrate`),
-    /// case-insensitively.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "planner" | "plan" => Ok(Role::Planner),
-            "taskmaster" | "tasks" => Ok(Role::Taskmaster),
-            "developer" | "develop" | "dev" => Ok(Role::Developer),
-            "reviewer" | "review" => Ok(Role::Reviewer),
-            "integrator" | "integrate" => Ok(Role::Integrator),
-            _ => Err(UnknownRole(s.to_string())),
-        }
-    }
-}
+pub use crate::vocab::role::{Role, UnknownRole};
 
 /// Why a role did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum RoleError {
-    /// The role's own issue has not landed in this build.
-    #[error(
-        "the {0} role is not implemented in this build yet. `codex-orchestrator route` shows the \
-         decision without running anything; set `mode: disabled` in .llm-team.yml (or the action's \
-         `mode` input) to keep the workflow green until a release ships the role"
-    )]
-    NotImplemented(Role),
-    /// This build's role cannot do what was asked (exit 2, like `NotImplemented`).
+    /// This build's role cannot do what was asked (exit 2).
     #[error("{0}")]
     Unsupported(String),
     /// The role ran and failed.
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_names_and_verbs() {
-        for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
-            assert_eq!(role.command().parse::<Role>(), Ok(role));
-        }
-        assert_eq!("  Review ".parse::<Role>(), Ok(Role::Reviewer));
-        assert!("deploy".parse::<Role>().is_err());
-    }
 }

@@ -479,8 +479,8 @@ async fn status(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResul
         .filter(|p| {
             p["head"].as_str().is_some_and(|h| {
                 h.starts_with(&prefix)
-                    || h.starts_with(crate::roles::planner::run::BRANCH_PREFIX)
-                    || h.starts_with(crate::roles::integrator_merge::BRANCH_PREFIX)
+                    || h.starts_with(crate::vocab::branches::PLAN_PREFIX)
+                    || h.starts_with(crate::vocab::branches::INTEGRATE_PREFIX)
             })
         })
         .cloned()

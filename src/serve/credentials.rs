@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::actions::Runner;
 use crate::config::Secret;
 use crate::forge::RepoId;
 
@@ -160,6 +159,7 @@ impl Credentials {
         let repo_id = RepoId::parse(&repo.full_name)
             .ok_or_else(|| format!("{} is not owner/name", repo.full_name))?;
         let api_url = self.settings.api_url.clone();
+        let redactor = self.redactor.clone();
         // Minting runs on its own small runtime: the App client is not `Send` across awaits.
         let minted = tokio::task::spawn_blocking(move || {
             let env = move |name: &str| match name {
@@ -176,7 +176,7 @@ impl Credentials {
                 &repo_id,
                 None,
                 &env,
-                &Runner::default(),
+                &|secret: &str| redactor.add(secret),
             ))
             .map_err(|e| e.to_string())
         })

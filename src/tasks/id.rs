@@ -68,7 +68,9 @@ pub fn ids_in_text(text: &str) -> Vec<TaskId> {
 
 /// Mints `count` new consecutive ids above every id in `known` (task files on the base branch and
 /// on any other branch the caller read) and every id named in `ref_names` (open PR head branches,
-/// remote branches). See the module documentation of [`crate::tasks`] for the full rule.
+/// remote branches). New callers use [`Reservations::mint_ids`](super::Reservations::mint_ids),
+/// which also sees open pull requests, keeps a caller's own branch out and bounds untrusted
+/// claims; see the module documentation of [`crate::tasks`] for the full rule.
 pub fn mint_ids(
     count: usize,
     known: impl IntoIterator<Item = TaskId>,

@@ -5,31 +5,37 @@
 //! # Id minting rule (see also `docs/tasks.md`)
 //!
 //! Ids are `T-` followed by at least four decimal digits (`T-0001`, `T-12345`), written in this
-//! canonical zero-padded form only. A planner mints new ids with [`mint_ids`]:
+//! canonical zero-padded form only. New ids never collide with an id taken anywhere the loop can
+//! see: the caller collects [`Reservations`] —
 //!
-//! * next id = 1 + the highest id *seen anywhere*, where "seen" covers the ids of task files in the
-//!   tasks directory of the base branch, the ids of task files on other branches when the caller
-//!   has read them, and every `T-NNNN` that appears in a ref name (open PR head branches and
-//!   remote branches, e.g. `plan/T-0007-T-0009`, `feature/T-0004-x`);
-//! * the Planner role names its branch after the PRD it planned (`plan/<prd-hash>`, so a re-run
-//!   finds its own pull request and keeps its ids) and puts the minted range in the PR title;
-//!   [`plan_branch_name`] builds range-named branches for callers that want other planners to see
-//!   the range in the branch list;
-//! * two plans open at the same time can mint the same id; that duplicate is never silent:
-//!   `tasks validate` reports duplicate ids as errors once both branches merge.
+//! * the default branch's task files ([`Reservations::add_default_branch`]);
+//! * every open agent branch (`plan/…`, `taskmaster/…`, `<branch_prefix>…`, `integrate/…`, see
+//!   [`is_agent_branch`]) by name ([`Reservations::add_branch`]) and by the task files it adds
+//!   ([`Reservations::add_branch_files`]);
+//! * every open pull request: head branch name, title and body
+//!   ([`Reservations::add_pull_request`]);
+//!
+//! drops its own branch ([`Reservations::without_branch`]) and mints with
+//! [`Reservations::mint_ids`] (1 + the highest id that counts). The Taskmaster's CI seed takes
+//! `T-0001` only when no claim takes it, else the next minted id ([`Reservations::seed_id`]).
+//! Claims from branches and pull requests count up to [`reserve::MAX_AHEAD`] above the default
+//! branch's highest id, so an untrusted PR title cannot use up the id space. [`mint_ids`] is the
+//! older form (ids and ref names only) kept for existing callers.
 
 pub mod auto_policy;
-pub mod cli;
 pub mod diagnostic;
 pub mod estimate;
 pub mod frontmatter;
 pub mod generate;
 pub mod id;
+pub mod link;
 pub mod load;
 pub mod naming;
 pub mod next;
+pub mod pick;
 pub mod priority;
 pub mod render;
+pub mod reserve;
 pub mod task;
 pub mod validate;
 pub mod yaml_text;
@@ -38,11 +44,14 @@ pub use auto_policy::AutoPolicy;
 pub use diagnostic::{Diagnostic, Severity};
 pub use estimate::estimate_hours;
 pub use id::{TaskId, mint_ids, plan_branch_name};
+pub use link::{LinkConflict, LinkedBy, PrLink, link_pull_request};
 pub use load::{TaskSet, load_dir, load_from_memory, load_repo_tasks};
 pub use naming::{developer_branch, slug, task_file_name};
 pub use next::{Blocked, NextTask, next_task};
+pub use pick::{Pick, Skipped};
 pub use priority::Priority;
 pub use render::render_task;
+pub use reserve::{Claim, MintError, Reservations, is_agent_branch};
 pub use task::{EditError, Field, Task, TaskMeta, TaskParseError};
 pub use validate::validate;
 

@@ -34,9 +34,14 @@ pub fn task_file_name(id: TaskId, title: &str) -> String {
 
 /// The developer's branch for a task: `feature/T-0001-initialize-basic-ci-for-python`.
 pub fn developer_branch(id: TaskId, title: &str) -> String {
+    branch_with_prefix("feature/", id, title)
+}
+
+/// The developer's branch for a task under `workflow.branch_prefix`.
+pub fn branch_with_prefix(prefix: &str, id: TaskId, title: &str) -> String {
     match slug(title) {
-        s if s.is_empty() => format!("feature/{id}"),
-        s => format!("feature/{id}-{s}"),
+        s if s.is_empty() => format!("{prefix}{id}"),
+        s => format!("{prefix}{id}-{s}"),
     }
 }
 

@@ -87,7 +87,17 @@ impl NextTask<'_> {
 
 /// Chooses the next task among `tasks`. A dependency counts as done only when every task with
 /// that id is `done` (duplicates are a validation error anyway).
+///
+/// This looks at the tasks only, not at their validation errors: a task with a duplicate id or a
+/// file name that does not match can be chosen. Callers that act on the choice use
+/// [`TaskSet::next_task`](super::TaskSet::next_task), which never picks a task with errors.
 pub fn next_task(tasks: &[Task]) -> NextTask<'_> {
+    next_among(tasks, |_| false)
+}
+
+/// Like [`next_task`], but a task for which `excluded(index)` is true is never eligible and is
+/// not counted as queued or blocked; it still counts as a dependency (by its status).
+pub(crate) fn next_among(tasks: &[Task], excluded: impl Fn(usize) -> bool) -> NextTask<'_> {
     let mut status: HashMap<String, &str> = HashMap::with_capacity(tasks.len());
     for t in tasks {
         let key = t.id().to_string();
@@ -100,7 +110,12 @@ pub fn next_task(tasks: &[Task]) -> NextTask<'_> {
     }
     let mut eligible = Vec::new();
     let mut blocked = Vec::new();
-    for t in tasks.iter().filter(|t| t.status() == QUEUED) {
+    let candidates = tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| !excluded(*i) && t.status() == QUEUED)
+        .map(|(_, t)| t);
+    for t in candidates {
         let waiting_for: Vec<Waiting> = t
             .meta()
             .depends_on
@@ -132,11 +147,24 @@ pub fn next_task(tasks: &[Task]) -> NextTask<'_> {
         return NextTask::Ready { task, eligible };
     }
     blocked.sort_by_key(|b| b.id);
+    let considered: Vec<&Task> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !excluded(*i))
+        .map(|(_, t)| t)
+        .collect();
+    let valid = if considered.len() < tasks.len() {
+        "valid "
+    } else {
+        ""
+    };
     let reason = if tasks.is_empty() {
         "no tasks: the tasks directory has no task files".to_string()
+    } else if considered.is_empty() {
+        "no valid task: every task has errors".to_string()
     } else if blocked.is_empty() {
         let mut counts: Vec<(String, usize)> = Vec::new();
-        for t in tasks {
+        for t in considered {
             match counts.iter_mut().find(|(s, _)| s == t.status()) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((t.status().to_string(), 1)),
@@ -147,10 +175,10 @@ pub fn next_task(tasks: &[Task]) -> NextTask<'_> {
             .iter()
             .map(|(s, n)| format!("{n} {}", if s.is_empty() { "without status" } else { s }))
             .collect();
-        format!("no task is queued ({})", parts.join(", "))
+        format!("no {valid}task is queued ({})", parts.join(", "))
     } else {
         format!(
-            "none of the {} queued tasks has all its dependencies done",
+            "none of the {} {valid}queued tasks has all its dependencies done",
             blocked.len()
         )
     };

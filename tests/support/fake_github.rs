@@ -87,7 +87,50 @@ pub const ROUTES: &[(&str, &str, &[u16])] = &[
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
         &[204],
     ),
+    ("GET", "/user", &[200, 403]),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+        &[200],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+        &[200],
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+        &[200],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/git/matching-refs/{ref}",
+        &[200],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/git/trees/{tree_sha}",
+        &[200, 404],
+    ),
+    (
+        "GET",
+        "/repos/{owner}/{repo}/compare/{basehead}",
+        &[200, 404],
+    ),
 ];
+
+/// What a token may do on the fake: who it acts as, whether it may write, and whether it is an
+/// installation token (which cannot read `GET /user`, as on GitHub).
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub login: String,
+    pub write: bool,
+    pub installation: bool,
+}
+
+/// The login an unknown token acts as (the default test token among them).
+pub const DEFAULT_LOGIN: &str = "codex-bot";
 
 #[derive(Debug, Clone)]
 pub enum FaultKind {
@@ -133,6 +176,9 @@ pub struct Pull {
     pub head: String,
     pub base: String,
     pub merge_sha: Option<String>,
+    /// Who opened it (empty: the default bot).
+    pub author: String,
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,19 +213,57 @@ pub struct State {
     pub faults: Vec<Fault>,
     next: u64,
     pub etag_hits: usize,
+    /// Tokens with their own identity or read-only access; any other token is the default bot
+    /// with write access.
+    pub tokens: HashMap<String, TokenInfo>,
+    /// Recursive tree listings answer `truncated: true` (a very large repository).
+    pub truncate_trees: bool,
+    /// Only the tokens in `tokens` are accepted; any other gets 401.
+    pub strict_tokens: bool,
+    /// Queued or in-progress runs by workflow file (what `GET …/runs?status=` counts).
+    pub active_runs: HashMap<String, usize>,
     /// Serve mode's rate-limit budget (see the block at the end of this file).
     pub serve: ServeFake,
 }
 
 impl State {
+    /// The identity of a request's `Authorization` header.
+    pub fn caller(&self, headers: &HeaderMap) -> TokenInfo {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.trim_start_matches("Bearer ")
+                    .trim_start_matches("token ")
+                    .trim()
+            })
+            .unwrap_or("");
+        self.tokens.get(token).cloned().unwrap_or(TokenInfo {
+            login: DEFAULT_LOGIN.into(),
+            write: true,
+            installation: false,
+        })
+    }
+
+    /// A comment on `issue` written by someone else (a look-alike, a person).
+    pub fn comment_as(&mut self, issue: u64, author: &str, body: &str) -> u64 {
+        let id = self.id();
+        self.comments.push((id, issue, body.into(), author.into()));
+        id
+    }
+
     fn id(&mut self) -> u64 {
         self.next += 1;
         self.next
     }
 
+    /// A fresh id that looks like a git object id (not a run of zeros).
     fn sha(&mut self) -> String {
         let n = self.id();
-        format!("{n:040x}")
+        format!(
+            "{:016x}{n:024x}",
+            n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 << 63
+        )
     }
 
     /// The flat file map of a commit.
@@ -251,7 +335,7 @@ impl State {
             "html_url": format!("https://github.com/{}/{}/pull/{}", self.owner, self.repo, p.number),
             "state": if p.open { "open" } else { "closed" }, "locked": false,
             "title": p.title, "body": if p.body.is_empty() { Value::Null } else { json!(p.body) },
-            "user": {"login": "codex-bot", "id": 1, "type": "Bot"},
+            "user": {"login": if p.author.is_empty() { DEFAULT_LOGIN } else { p.author.as_str() }, "id": 1, "type": "Bot"},
             "draft": p.draft, "merged": p.merged,
             "merged_at": if p.merged { json!("2026-01-01T00:00:00Z") } else { Value::Null },
             "merge_commit_sha": p.merge_sha, "mergeable": p.open.then_some(true),
@@ -350,17 +434,30 @@ impl FakeGitHub {
         self.with(|s| s.log.clone())
     }
 
-    /// Requests that change state (anything but GET).
+    /// Requests that change state (anything but GET and GraphQL queries that only read).
     pub fn writes(&self) -> Vec<Logged> {
         self.log()
             .into_iter()
             .filter(|l| l.method != "GET")
+            .filter(|l| {
+                !(l.path == "/graphql"
+                    && l.body["query"]
+                        .as_str()
+                        .is_some_and(|q| q.trim_start().starts_with("query")))
+            })
             .collect()
     }
 }
 
 fn reply(status: u16, body: Value) -> Response {
     (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+}
+
+fn forbidden_integration() -> Response {
+    reply(
+        403,
+        json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest", "status": "403"}),
+    )
 }
 
 fn not_found() -> Response {
@@ -530,9 +627,37 @@ fn route(
     headers: &HeaderMap,
     body: &Value,
 ) -> Response {
-    // GitHub's GraphQL endpoint (not part of the REST description): only the auto-merge mutation.
+    let caller = st.caller(headers);
+    if st.strict_tokens
+        && !st
+            .tokens
+            .values()
+            .any(|t| t.login == caller.login && caller.login != DEFAULT_LOGIN)
+    {
+        return reply(
+            401,
+            json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+        );
+    }
+    // GitHub's GraphQL endpoint (not part of the REST description): the viewer and the
+    // auto-merge mutation.
     if method == Method::POST && path == "/graphql" {
+        if body["query"].as_str().is_some_and(|q| q.contains("viewer")) {
+            return reply(200, json!({"data": {"viewer": {"login": caller.login}}}));
+        }
+        if !caller.write {
+            return forbidden_integration();
+        }
         return graphql(st, body);
+    }
+    if method == Method::GET && path == "/user" {
+        if caller.installation {
+            return forbidden_integration();
+        }
+        return reply(200, json!({"login": caller.login, "id": 7, "type": "User"}));
+    }
+    if method != Method::GET && !caller.write {
+        return forbidden_integration();
     }
     let prefix = format!("/repos/{}/{}", st.owner, st.repo);
     let Some(rest) = path.strip_prefix(&prefix) else {
@@ -585,6 +710,7 @@ fn route(
                 draft: body["draft"].as_bool().unwrap_or(false),
                 head,
                 base,
+                author: caller.login.clone(),
                 ..Pull::default()
             };
             let v = st.pull_json(&p);
@@ -727,11 +853,23 @@ fn route(
                         ));
                     }
                     let id = st.id();
-                    st.reviews.push(body.clone());
-                    reply(
-                        200,
-                        json!({"id": id, "state": body["event"], "body": body["body"], "commit_id": body["commit_id"], "user": {"login": "codex-bot"}}),
-                    )
+                    let state = match body["event"].as_str() {
+                        Some("APPROVE") => "APPROVED",
+                        Some("REQUEST_CHANGES") => "CHANGES_REQUESTED",
+                        _ => "COMMENTED",
+                    };
+                    let review = json!({"id": id, "state": state, "event": body["event"], "body": body["body"], "commit_id": body["commit_id"], "user": {"login": caller.login}, "pr": n});
+                    st.reviews.push(review.clone());
+                    reply(200, review)
+                }
+                ("GET", ["reviews"]) => {
+                    let list: Vec<Value> = st
+                        .reviews
+                        .iter()
+                        .filter(|r| r["pr"].as_u64().is_none_or(|p| p == n))
+                        .cloned()
+                        .collect();
+                    reply(200, Value::Array(list))
                 }
                 _ => not_found(),
             }
@@ -757,10 +895,11 @@ fn route(
             let n: u64 = n.parse().unwrap_or(0);
             let id = st.id();
             let text = body["body"].as_str().unwrap_or("").to_string();
-            st.comments.push((id, n, text.clone(), "codex-bot".into()));
+            st.comments
+                .push((id, n, text.clone(), caller.login.clone()));
             reply(
                 201,
-                json!({"id": id, "body": text, "user": {"login": "codex-bot", "type": "Bot"}}),
+                json!({"id": id, "body": text, "user": {"login": caller.login, "type": "Bot"}}),
             )
         }
         ("PATCH", ["issues", "comments", id]) => {
@@ -771,6 +910,104 @@ fn route(
             c.2 = body["body"].as_str().unwrap_or("").into();
             let c = c.clone();
             reply(200, json!({"id": c.0, "body": c.2, "user": {"login": c.3}}))
+        }
+        ("GET", ["issues", n, "labels"]) => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let labels: Vec<Value> = st
+                .pulls
+                .iter()
+                .find(|p| p.number == n)
+                .map(|p| p.labels.iter().map(|l| json!({"name": l})).collect())
+                .unwrap_or_default();
+            reply(200, Value::Array(labels))
+        }
+        ("POST", ["issues", n, "labels"]) => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let Some(p) = st.pulls.iter_mut().find(|p| p.number == n) else {
+                return not_found();
+            };
+            for l in body["labels"].as_array().into_iter().flatten() {
+                if let Some(l) = l.as_str()
+                    && !p.labels.iter().any(|x| x == l)
+                {
+                    p.labels.push(l.into());
+                }
+            }
+            let labels: Vec<Value> = p.labels.iter().map(|l| json!({"name": l})).collect();
+            reply(200, Value::Array(labels))
+        }
+        ("GET", ["git", "matching-refs", "heads", prefix @ ..]) => {
+            let prefix = prefix.join("/");
+            let list: Vec<Value> = st
+                .refs
+                .iter()
+                .filter(|(b, _)| b.starts_with(&prefix))
+                .map(|(b, sha)| json!({"ref": format!("refs/heads/{b}"), "node_id": "REF_x", "url": "", "object": {"type": "commit", "sha": sha, "url": ""}}))
+                .collect();
+            reply(200, Value::Array(list))
+        }
+        ("GET", ["git", "trees", sha]) => {
+            // Trees are stored flat; `<tree>:<dir>` names a folder of one (as listings answer).
+            let (root, dir) = sha.split_once(':').unwrap_or((sha, ""));
+            let Some(tree) = st.trees.get(root).cloned() else {
+                return not_found();
+            };
+            let recursive = q.contains_key("recursive");
+            if recursive && st.truncate_trees {
+                return reply(200, json!({"sha": sha, "truncated": true, "tree": []}));
+            }
+            let under = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            let mut entries: Vec<Value> = Vec::new();
+            let mut dirs = std::collections::BTreeSet::new();
+            for (path, (mode, blob)) in &tree {
+                let Some(rel) = path.strip_prefix(&under) else {
+                    continue;
+                };
+                let parts: Vec<&str> = rel.split('/').collect();
+                for n in 1..parts.len() {
+                    dirs.insert(parts[..n].join("/"));
+                }
+                if recursive || parts.len() == 1 {
+                    let kind = if mode == "160000" { "commit" } else { "blob" };
+                    entries.push(json!({"path": rel, "mode": mode, "type": kind, "sha": blob}));
+                }
+            }
+            for d in dirs {
+                if recursive || !d.contains('/') {
+                    entries.push(json!({"path": d, "mode": "040000", "type": "tree", "sha": format!("{root}:{under}{d}")}));
+                }
+            }
+            reply(
+                200,
+                json!({"sha": sha, "truncated": false, "tree": entries}),
+            )
+        }
+        ("GET", ["compare", range]) => {
+            let Some((a, b)) = range.split_once("...") else {
+                return not_found();
+            };
+            let resolve = |r: &str| st.refs.get(r).cloned().unwrap_or_else(|| r.to_string());
+            let (a, b) = (resolve(a), resolve(b));
+            if !st.commits.contains_key(&a) || !st.commits.contains_key(&b) {
+                return not_found();
+            }
+            let status = if a == b {
+                "identical"
+            } else if st.is_ancestor(&a, &b) {
+                "ahead"
+            } else if st.is_ancestor(&b, &a) {
+                "behind"
+            } else {
+                "diverged"
+            };
+            reply(
+                200,
+                json!({"status": status, "ahead_by": 0, "behind_by": 0, "total_commits": 0}),
+            )
         }
         ("GET", ["git", "ref", "heads", branch @ ..]) => {
             let b = branch.join("/");
@@ -900,13 +1137,35 @@ fn route(
                 .unwrap_or_else(|| st.default_branch.clone());
             let commit = st.refs.get(&r).cloned().unwrap_or(r);
             let files = st.files_at(&commit);
-            match files
-                .get(&file.join("/"))
-                .and_then(|(_, b)| st.blobs.get(b))
-            {
+            let path = file.join("/");
+            match files.get(&path).and_then(|(_, b)| st.blobs.get(b)) {
                 Some(bytes) => (StatusCode::OK, bytes.clone()).into_response(),
-                None => not_found(),
+                None => {
+                    // A folder: its entries, as GitHub lists them.
+                    let under = format!("{path}/");
+                    let entries: Vec<Value> = files
+                        .keys()
+                        .filter_map(|p| {
+                            let rest = p.strip_prefix(&under)?;
+                            (!rest.contains('/'))
+                                .then(|| json!({"name": rest, "path": p, "type": "file"}))
+                        })
+                        .collect();
+                    if entries.is_empty() {
+                        not_found()
+                    } else {
+                        reply(200, Value::Array(entries))
+                    }
+                }
             }
+        }
+        ("GET", ["actions", "workflows", workflow, "runs"]) => {
+            let n = if q.get("status").map(String::as_str) == Some("in_progress") {
+                st.active_runs.get(*workflow).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            reply(200, json!({"total_count": n, "workflow_runs": []}))
         }
         ("POST", ["actions", "workflows", _, "dispatches"]) => {
             st.dispatches.push(body.clone());

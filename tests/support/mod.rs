@@ -4,6 +4,7 @@
 
 pub mod fake_github;
 pub mod fake_ollama;
+pub mod upsert;
 
 use std::path::Path;
 use std::process::{Command, Output};

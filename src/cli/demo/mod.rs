@@ -20,11 +20,9 @@ use crate::actions::Runner;
 use crate::config::MergeStrategy;
 use crate::forge::local::LocalForge;
 use crate::forge::local::records::PullRecord;
-use crate::forge::{Forge, MergeMethod, PrState};
+use crate::forge::{Forge, ForgeRead, MergeMethod, PrState};
 use crate::policy::Guarded;
-use crate::roles::taskmaster::SEED_BRANCH;
-
-const TASK: &str = "T-0001";
+use crate::vocab::branches::SEED_PREFIX;
 
 pub fn run(global: &Global, dir: Option<&Path>) -> Result<u8, Failure> {
     let started = Instant::now();
@@ -33,6 +31,12 @@ pub fn run(global: &Global, dir: Option<&Path>) -> Result<u8, Failure> {
         None => default_dir(),
     };
     let mut demo = Demo::start(global, &dir).map_err(Failure::usage)?;
+    if demo.dry {
+        return match demo.dry_step() {
+            Ok(()) => Ok(0),
+            Err(e) => Err(Failure { code: 1, error: e }),
+        };
+    }
     match demo.steps().and_then(|()| demo.finish(started)) {
         Ok(()) => Ok(0),
         Err(e) => {
@@ -62,6 +66,10 @@ struct Demo {
     logs: PathBuf,
     step: usize,
     model: Option<String>,
+    /// `--dry-run` or `--mode observe`: the first step is planned and printed, nothing written.
+    dry: bool,
+    /// The seed task the loop closes (known once the Taskmaster has proposed it).
+    task: String,
 }
 
 struct State {
@@ -140,20 +148,41 @@ impl Demo {
             logs,
             step: 0,
             model,
+            dry: global.dry_run || global.mode == Some(crate::config::Mode::Observe),
+            task: "T-0001".into(),
         })
     }
 
     /// The global flags for a step: this forge, its own checkout and configuration, and real
-    /// writes (the demo writes only inside its directory, so `--mode`/`--dry-run` do not apply).
+    /// writes only inside the demo's directory — none at all with `--dry-run`/`--mode observe`.
     fn sandbox(&self) -> Global {
         Global {
             forge: Some(ForgeChoice::Local(self.dir.clone())),
             repo_dir: None,
             config: None,
-            mode: Some(crate::config::Mode::Pr),
-            dry_run: false,
+            mode: Some(if self.dry {
+                crate::config::Mode::Observe
+            } else {
+                crate::config::Mode::Pr
+            }),
+            dry_run: self.dry,
             ..self.global.clone()
         }
+    }
+
+    /// `--dry-run`/`--mode observe`: the Taskmaster's change set is planned and printed; every
+    /// later step needs that pull request merged, so the demo stops there.
+    fn dry_step(&mut self) -> anyhow::Result<()> {
+        println!("Dry run: each step prints the change set it would publish and writes nothing.");
+        self.role("taskmaster", None)?;
+        println!(
+            "
+The later steps (developer, reviewer, integrator) need the Taskmaster's pull request merged, which a
+             dry run does not do, so the demo stops here. Run `codex-orchestrator demo` without --dry-run to play the
+             whole loop in {}.",
+            self.dir.display()
+        );
+        Ok(())
     }
 
     fn forge(&self) -> anyhow::Result<LocalForge> {
@@ -161,9 +190,21 @@ impl Demo {
     }
 
     fn steps(&mut self) -> anyhow::Result<()> {
+        // Pull requests are found by their branches, so a resumed demo finds the first run's.
+        self.role("taskmaster", None)?;
+        let seed_pr = self
+            .find_pr(|p| p.head_ref.starts_with(SEED_PREFIX))?
+            .context("the taskmaster opened no seed pull request")?;
+        // The seed's id is T-0001 unless something else already took it.
+        self.task = seed_pr
+            .head_ref
+            .strip_prefix(SEED_PREFIX)
+            .unwrap_or("T-0001")
+            .to_string();
         if self.model.is_some() {
             // The planner's pull request stays open: its tasks are proposals for a person to
-            // merge, and the loop below runs on the seed task either way.
+            // merge, and the loop below runs on the seed task either way. Its ids never
+            // collide with the seed's.
             if let Err(e) = self.role("planner", None) {
                 println!(
                     "  note:  the planner did not finish ({e:#}); the loop goes on without it"
@@ -175,21 +216,19 @@ impl Demo {
                 "skipped: it needs a model (docs/PRD.md is there for it when one answers)",
             );
         }
-        // Pull requests are found by their branches, so a resumed demo finds the first run's.
-        self.role("taskmaster", None)?;
-        let seed_pr = self
-            .find_pr(|p| p.head_ref == SEED_BRANCH)?
-            .context("the taskmaster opened no seed pull request")?;
         self.merge(seed_pr.number)?;
         self.role("developer", None)?;
+        let task = self.task.clone();
         let dev_pr = self
-            .find_pr(|p| p.head_ref.contains(&format!("{TASK}-")) && p.head_ref != SEED_BRANCH)?
+            .find_pr(|p| {
+                p.head_ref.contains(&format!("{task}-")) && !p.head_ref.starts_with(SEED_PREFIX)
+            })?
             .context("the developer opened no pull request")?;
         self.role("reviewer", Some(dev_pr.number))?;
         self.merge(dev_pr.number)?;
         self.role("integrator", Some(dev_pr.number))?;
         let integration_pr = self
-            .find_pr(|p| p.head_ref == format!("integrate/{TASK}"))?
+            .find_pr(|p| p.head_ref == format!("integrate/{task}"))?
             .context("the integrator opened no integration pull request")?;
         self.merge(integration_pr.number)?;
         Ok(())
@@ -438,12 +477,13 @@ impl Demo {
         let states: Vec<String> = crate::config::Config::default().tasks.states;
         let set = crate::tasks::load_repo_tasks(&checkout, "tasks", &states);
         let task = set
-            .get(TASK)
-            .with_context(|| format!("{TASK} is not on {}", sample::BRANCH))?;
+            .get(&self.task)
+            .with_context(|| format!("{} is not on {}", self.task, sample::BRANCH))?;
         Ok((
             task.status().to_string(),
             format!(
-                "{TASK} is `{}` on `{}` ({})",
+                "{} is `{}` on `{}` ({})",
+                self.task,
                 task.status(),
                 sample::BRANCH,
                 task.path()

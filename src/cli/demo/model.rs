@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::roles::Role;
+use crate::vocab::Role;
 
 /// What the probe found.
 pub enum Probe {

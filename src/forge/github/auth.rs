@@ -1,10 +1,10 @@
 //! Which token the GitHub forge uses: a token from the environment (`GH_TOKEN`/`GITHUB_TOKEN`, a
 //! PAT or the job token), or a GitHub App (app id + private key → installation token for the
-//! repository). Every token found or minted is masked in the Actions log before it is used.
+//! repository). Every token found or minted is handed to `mask` (the runner hides it in the
+//! Actions log) before it is used.
 
 use octocrab::models::AppId;
 
-use crate::actions::Runner;
 use crate::forge::{ForgeError, RepoId};
 
 /// Returns the token to use: the GitHub App's installation token when `GITHUB_APP_ID` and
@@ -14,13 +14,13 @@ pub async fn resolve_token(
     repo: &RepoId,
     token: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
-    runner: &Runner,
+    mask: &dyn Fn(&str),
 ) -> Result<String, ForgeError> {
     let app_id = env("GITHUB_APP_ID").filter(|v| !v.trim().is_empty());
     let key = env("GITHUB_APP_PRIVATE_KEY").filter(|v| !v.trim().is_empty());
     match (app_id, key) {
         (Some(id), Some(key)) => {
-            runner.mask(&key);
+            mask(&key);
             let id: u64 = id.trim().parse().map_err(|_| ForgeError::Permission {
                 message: format!("GITHUB_APP_ID must be the App's numeric id, got {id:?}"),
             })?;
@@ -44,7 +44,7 @@ pub async fn resolve_token(
                 .map_err(|e| ForgeError::Permission { message: format!("minting an installation token failed: {e}") })?;
             use secrecy::ExposeSecret;
             let token = token.expose_secret().to_string();
-            runner.mask(&token);
+            mask(&token);
             Ok(token)
         }
         (Some(_), None) | (None, Some(_)) => Err(ForgeError::Permission {
@@ -77,7 +77,7 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_and_app_settings_are_checked_with_clear_errors() {
-        let runner = Runner::default();
+        let runner = |_: &str| {};
         let none = env_with(&[]);
         let t = resolve_token("http://127.0.0.1:9", &repo(), Some("ghp_x"), &none, &runner).await;
         assert_eq!(t.unwrap(), "ghp_x");

@@ -12,14 +12,18 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::{
-    Comment, Forge, ForgeError, InlineComment, MergeMethod, NewCommit, NewPullRequest, NewReview,
-    PrFile, PrUpdate, PullRequest, RepoId, RepoInfo, Result,
+    Comment, Forge, ForgeError, ForgeRead, InlineComment, MergeMethod, NewCommit, NewPullRequest,
+    NewReview, PrFile, PrUpdate, PullRequest, RepoId, RepoInfo, Result, Review, TreeItem,
 };
 use client::{Answer, Client, Settings, encode};
 
 pub struct GitHub {
     client: Client,
     repo: RepoId,
+    /// The login the token acts as, resolved once (`identity`).
+    identity: tokio::sync::OnceCell<Option<String>>,
+    /// Set by `with_identity` (`CODEX_BOT_LOGIN`): no lookup is made.
+    fixed_identity: Option<String>,
 }
 
 impl GitHub {
@@ -27,7 +31,128 @@ impl GitHub {
         Ok(GitHub {
             client: Client::new(settings)?,
             repo,
+            identity: tokio::sync::OnceCell::new(),
+            fixed_identity: None,
         })
+    }
+
+    /// Names the login the token acts as instead of asking GitHub (`CODEX_BOT_LOGIN`).
+    pub fn with_identity(mut self, login: Option<String>) -> Self {
+        self.fixed_identity = login.filter(|l| !l.trim().is_empty());
+        self
+    }
+
+    /// GraphQL's `viewer` names whoever the token acts as (a user, or an App's bot:
+    /// `my-app[bot]`), installation tokens included; GitHub Enterprise Server, whose GraphQL
+    /// endpoint this client does not reach, answers `GET /user` (user tokens only).
+    async fn lookup_identity(&self) -> Result<Option<String>> {
+        if let Some(url) = self.client.graphql_path() {
+            let body = json!({"query": "query { viewer { login } }"});
+            let a = self.send(Method::POST, url, &body).await?;
+            if a.ok() {
+                let answer: Value = a.json(url)?;
+                if let Some(login) = answer["data"]["viewer"]["login"]
+                    .as_str()
+                    .filter(|l| !l.is_empty())
+                {
+                    return Ok(Some(login.to_string()));
+                }
+            }
+        }
+        let a = self.client.send(Method::GET, "/user", None, None).await?;
+        if a.ok() {
+            return Ok(Some(a.json::<wire::User>("/user")?.login));
+        }
+        Ok(None)
+    }
+
+    /// Walks the trees along `paths` one level at a time (when the recursive listing is
+    /// truncated): the mode of every path and parent folder that exists.
+    async fn walk_modes(
+        &self,
+        root_tree: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        use std::collections::BTreeMap;
+        let mut modes = BTreeMap::new();
+        let mut trees: BTreeMap<String, String> =
+            BTreeMap::from([(String::new(), root_tree.to_string())]);
+        let mut listed: BTreeMap<String, Vec<wire::TreeListEntry>> = BTreeMap::new();
+        for path in paths {
+            let mut dir = String::new();
+            for part in path.split('/') {
+                let Some(tree) = trees.get(&dir).cloned() else {
+                    break;
+                };
+                if !listed.contains_key(&dir) {
+                    let url = self.path(&format!("/git/trees/{}", encode(&tree, false)));
+                    let t: wire::TreeListing = self.client.get(&url).await?;
+                    listed.insert(dir.clone(), t.tree);
+                }
+                let full = if dir.is_empty() {
+                    part.to_string()
+                } else {
+                    format!("{dir}/{part}")
+                };
+                let Some(entry) = listed[&dir].iter().find(|e| e.path == part) else {
+                    break;
+                };
+                modes.insert(full.clone(), entry.mode.clone());
+                if entry.kind == "tree" {
+                    trees.insert(full.clone(), entry.sha.clone());
+                }
+                dir = full;
+            }
+        }
+        Ok(modes)
+    }
+}
+
+/// The modes of `paths` and of their parent folders, from a full listing.
+fn modes_along(items: &[TreeItem], paths: &[String]) -> std::collections::BTreeMap<String, String> {
+    let wanted: std::collections::BTreeSet<String> = paths
+        .iter()
+        .flat_map(|p| {
+            let parts: Vec<&str> = p.split('/').collect();
+            (1..=parts.len())
+                .map(|n| parts[..n].join("/"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    items
+        .iter()
+        .filter(|i| wanted.contains(&i.path))
+        .map(|i| (i.path.clone(), i.mode.clone()))
+        .collect()
+}
+
+impl GitHub {
+    async fn modes(
+        &self,
+        sha: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let commit: wire::GitCommit = self
+            .client
+            .get(&self.path(&format!("/git/commits/{}", encode(sha, false))))
+            .await?;
+        let url = self.path(&format!(
+            "/git/trees/{}?recursive=1",
+            encode(&commit.tree.sha, false)
+        ));
+        let listing: wire::TreeListing = self.client.get(&url).await?;
+        if listing.truncated {
+            return self.walk_modes(&commit.tree.sha, paths).await;
+        }
+        let items: Vec<TreeItem> = listing
+            .tree
+            .into_iter()
+            .map(|e| TreeItem {
+                path: e.path,
+                mode: e.mode,
+            })
+            .collect();
+        Ok(modes_along(&items, paths))
     }
 
     /// HTTP requests sent so far (retries included): the API budget a run used.
@@ -75,9 +200,31 @@ impl GitHub {
     }
 }
 
-impl Forge for GitHub {
+impl ForgeRead for GitHub {
     fn api_requests(&self) -> Option<u64> {
         Some(self.request_count())
+    }
+
+    fn repository_name(&self) -> Option<String> {
+        Some(self.repo.to_string())
+    }
+
+    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
+        let mut total = 0;
+        for status in ["queued", "in_progress"] {
+            let path = self.path(&format!(
+                "/actions/workflows/{}/runs?status={status}&per_page=1",
+                encode(workflow, false)
+            ));
+            let a = self.client.send(Method::GET, &path, None, None).await?;
+            // No such workflow, or no `actions: read`: nothing can be told.
+            if !a.ok() {
+                return Ok(None);
+            }
+            let runs: wire::Runs = a.json(&path)?;
+            total += runs.total_count;
+        }
+        Ok(Some(total))
     }
 
     async fn repository(&self) -> Result<RepoInfo> {
@@ -105,6 +252,198 @@ impl Forge for GitHub {
         );
         let pulls: Vec<wire::Pull> = self.client.get(&self.path(&query)).await?;
         Ok(pulls.into_iter().next().map(Into::into))
+    }
+
+    async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>> {
+        let files: Vec<wire::File> = self
+            .client
+            .get_all(&self.path(&format!("/pulls/{number}/files")), 30)
+            .await?;
+        Ok(files.into_iter().map(Into::into).collect())
+    }
+
+    async fn pull_request_diff(&self, number: u64) -> Result<String> {
+        let path = self.path(&format!("/pulls/{number}"));
+        let a = self
+            .client
+            .send(
+                Method::GET,
+                &path,
+                None,
+                Some("application/vnd.github.diff"),
+            )
+            .await?;
+        let a = self.expect_ok(&Method::GET, &path, a)?;
+        String::from_utf8(a.body).map_err(|e| ForgeError::Decode {
+            what: path,
+            message: format!("diff is not UTF-8: {e}"),
+        })
+    }
+
+    async fn comments(&self, issue: u64) -> Result<Vec<Comment>> {
+        let list: Vec<wire::IssueComment> = self
+            .client
+            .get_all(&self.path(&format!("/issues/{issue}/comments")), 50)
+            .await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
+        let list: Vec<wire::ReviewComment> = self
+            .client
+            .get_all(&self.path(&format!("/pulls/{number}/comments")), 30)
+            .await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    async fn branch(&self, name: &str) -> Result<Option<String>> {
+        let path = self.path(&format!("/git/ref/heads/{}", encode(name, true)));
+        let a = self.client.send(Method::GET, &path, None, None).await?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.expect_ok(&Method::GET, &path, a)?
+                .json::<wire::Ref>(&path)?
+                .object
+                .sha,
+        ))
+    }
+
+    async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
+        let path = self.path(&format!("/git/commits/{}", encode(sha, false)));
+        let commit: wire::GitCommit = self.client.get(&path).await?;
+        Ok(Some(commit.message))
+    }
+
+    async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
+        let url = self.path(&format!(
+            "/contents/{}?ref={}",
+            encode(path, true),
+            encode(git_ref, false)
+        ));
+        let a = self
+            .client
+            .send(Method::GET, &url, None, Some("application/vnd.github.raw"))
+            .await?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        Ok(Some(self.expect_ok(&Method::GET, &url, a)?.body))
+    }
+    async fn open_pull_requests(&self, limit: usize) -> Result<Vec<PullRequest>> {
+        let pages = limit.div_ceil(100).max(1);
+        let pulls: Vec<wire::Pull> = self
+            .client
+            .get_all(
+                &self.path("/pulls?state=open&sort=created&direction=desc"),
+                pages,
+            )
+            .await?;
+        Ok(pulls.into_iter().take(limit).map(Into::into).collect())
+    }
+
+    async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        let list: Vec<wire::ReviewItem> = self
+            .client
+            .get_all(&self.path(&format!("/pulls/{number}/reviews")), 10)
+            .await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
+    async fn labels(&self, issue: u64) -> Result<Vec<String>> {
+        let list: Vec<wire::Label> = self
+            .client
+            .get_all(&self.path(&format!("/issues/{issue}/labels")), 3)
+            .await?;
+        Ok(list.into_iter().map(|l| l.name).collect())
+    }
+
+    async fn branches(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        let path = self.path(&format!(
+            "/git/matching-refs/heads/{}",
+            encode(prefix, true)
+        ));
+        let refs: Vec<wire::Ref> = self
+            .client
+            .get_all(&path, limit.div_ceil(100).max(1))
+            .await?;
+        Ok(refs
+            .into_iter()
+            .filter_map(|r| {
+                r.name
+                    .strip_prefix("refs/heads/")
+                    .map(|n| (n.to_string(), r.object.sha.clone()))
+            })
+            .take(limit)
+            .collect())
+    }
+
+    async fn tree_modes(
+        &self,
+        sha: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        self.modes(sha, paths).await
+    }
+
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>> {
+        let url = self.path(&format!(
+            "/contents/{}?ref={}",
+            encode(dir.trim_end_matches('/'), true),
+            encode(git_ref, false)
+        ));
+        let a = self.client.send(Method::GET, &url, None, None).await?;
+        if a.status == 404 {
+            return Ok(Vec::new());
+        }
+        let a = self.expect_ok(&Method::GET, &url, a)?;
+        // A file answers an object, a folder an array of entries.
+        let entries: Vec<wire::ContentEntry> = a.json(&url).unwrap_or_default();
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.kind == "file")
+            .map(|e| e.path)
+            .collect())
+    }
+
+    async fn is_ancestor(&self, ancestor: &str, of: &str) -> Result<bool> {
+        if ancestor == of {
+            return Ok(true);
+        }
+        let path = self.path(&format!(
+            "/compare/{}...{}",
+            encode(ancestor, false),
+            encode(of, false)
+        ));
+        let a = self.client.send(Method::GET, &path, None, None).await?;
+        if a.status == 404 {
+            return Ok(false);
+        }
+        let c: wire::Compare = self.expect_ok(&Method::GET, &path, a)?.json(&path)?;
+        // `of` is ahead of `ancestor` (or they are the same commit): `ancestor` is in its history.
+        Ok(c.status == "ahead" || c.status == "identical")
+    }
+
+    async fn identity(&self) -> Result<Option<String>> {
+        if let Some(fixed) = &self.fixed_identity {
+            return Ok(Some(fixed.clone()));
+        }
+        self.identity
+            .get_or_try_init(|| self.lookup_identity())
+            .await
+            .cloned()
+    }
+}
+
+impl Forge for GitHub {
+    async fn add_labels(&self, issue: u64, labels: &[String]) -> Result<()> {
+        let path = self.path(&format!("/issues/{issue}/labels"));
+        // Adding a label that is already there changes nothing, so a repeat is harmless.
+        let a = self
+            .send_repeatable(Method::POST, &path, &json!({"labels": labels}))
+            .await?;
+        self.expect_ok(&Method::POST, &path, a).map(|_| ())
     }
 
     async fn create_pull_request(&self, pr: &NewPullRequest) -> Result<PullRequest> {
@@ -192,40 +531,6 @@ impl Forge for GitHub {
             .sha)
     }
 
-    async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>> {
-        let files: Vec<wire::File> = self
-            .client
-            .get_all(&self.path(&format!("/pulls/{number}/files")), 30)
-            .await?;
-        Ok(files.into_iter().map(Into::into).collect())
-    }
-
-    async fn pull_request_diff(&self, number: u64) -> Result<String> {
-        let path = self.path(&format!("/pulls/{number}"));
-        let a = self
-            .client
-            .send(
-                Method::GET,
-                &path,
-                None,
-                Some("application/vnd.github.diff"),
-            )
-            .await?;
-        let a = self.expect_ok(&Method::GET, &path, a)?;
-        String::from_utf8(a.body).map_err(|e| ForgeError::Decode {
-            what: path,
-            message: format!("diff is not UTF-8: {e}"),
-        })
-    }
-
-    async fn comments(&self, issue: u64) -> Result<Vec<Comment>> {
-        let list: Vec<wire::IssueComment> = self
-            .client
-            .get_all(&self.path(&format!("/issues/{issue}/comments")), 50)
-            .await?;
-        Ok(list.into_iter().map(Into::into).collect())
-    }
-
     async fn create_comment(&self, issue: u64, body: &str) -> Result<Comment> {
         let path = self.path(&format!("/issues/{issue}/comments"));
         let payload = json!({"body": body});
@@ -267,14 +572,6 @@ impl Forge for GitHub {
             .into())
     }
 
-    async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
-        let list: Vec<wire::ReviewComment> = self
-            .client
-            .get_all(&self.path(&format!("/pulls/{number}/comments")), 30)
-            .await?;
-        Ok(list.into_iter().map(Into::into).collect())
-    }
-
     async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
         // Raw JSON: octocrab's review builder cannot carry inline comments.
         let path = self.path(&format!("/pulls/{number}/reviews"));
@@ -289,20 +586,6 @@ impl Forge for GitHub {
             .expect_ok(&Method::POST, &path, a)?
             .json::<wire::Id>(&path)?
             .id)
-    }
-
-    async fn branch(&self, name: &str) -> Result<Option<String>> {
-        let path = self.path(&format!("/git/ref/heads/{}", encode(name, true)));
-        let a = self.client.send(Method::GET, &path, None, None).await?;
-        if a.status == 404 {
-            return Ok(None);
-        }
-        Ok(Some(
-            self.expect_ok(&Method::GET, &path, a)?
-                .json::<wire::Ref>(&path)?
-                .object
-                .sha,
-        ))
     }
 
     async fn create_branch(&self, name: &str, sha: &str) -> Result<()> {
@@ -462,28 +745,6 @@ impl Forge for GitHub {
             }),
             None => Ok(()),
         }
-    }
-
-    async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
-        let path = self.path(&format!("/git/commits/{}", encode(sha, false)));
-        let commit: wire::GitCommit = self.client.get(&path).await?;
-        Ok(Some(commit.message))
-    }
-
-    async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
-        let url = self.path(&format!(
-            "/contents/{}?ref={}",
-            encode(path, true),
-            encode(git_ref, false)
-        ));
-        let a = self
-            .client
-            .send(Method::GET, &url, None, Some("application/vnd.github.raw"))
-            .await?;
-        if a.status == 404 {
-            return Ok(None);
-        }
-        Ok(Some(self.expect_ok(&Method::GET, &url, a)?.body))
     }
 
     async fn dispatch_workflow(&self, workflow: &str, git_ref: &str, inputs: &Value) -> Result<()> {

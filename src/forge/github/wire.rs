@@ -147,10 +147,74 @@ pub struct GitCommit {
 
 #[derive(Deserialize)]
 pub struct Ref {
+    #[serde(rename = "ref", default)]
+    pub name: String,
     pub object: Sha,
 }
 
 #[derive(Deserialize)]
 pub struct Id {
     pub id: u64,
+}
+
+#[derive(Deserialize)]
+pub struct ReviewItem {
+    pub id: u64,
+    pub user: Option<User>,
+    #[serde(default)]
+    pub commit_id: Option<String>,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+impl From<ReviewItem> for crate::forge::Review {
+    fn from(r: ReviewItem) -> Self {
+        crate::forge::Review {
+            id: r.id,
+            author: r.user.map(|u| u.login).unwrap_or_default(),
+            commit_id: r.commit_id,
+            state: r.state,
+            body: r.body.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Label {
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+pub struct TreeListing {
+    #[serde(default)]
+    pub truncated: bool,
+    pub tree: Vec<TreeListEntry>,
+}
+
+#[derive(Deserialize)]
+pub struct TreeListEntry {
+    pub path: String,
+    pub mode: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sha: String,
+}
+
+#[derive(Deserialize)]
+pub struct Compare {
+    pub status: String,
+}
+
+#[derive(Deserialize)]
+pub struct ContentEntry {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Deserialize)]
+pub struct Runs {
+    pub total_count: usize,
 }

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use super::{
-    Comment, FileChange, Forge, ForgeError, InlineComment, MergeMethod, NewCommit, NewPullRequest,
-    NewReview, PrFile, PrState, PrUpdate, PullRequest, RepoInfo, Result,
+    Comment, FileChange, Forge, ForgeError, ForgeRead, InlineComment, MergeMethod, NewCommit,
+    NewPullRequest, NewReview, PrFile, PrState, PrUpdate, PullRequest, RepoInfo, Result, Review,
 };
 use crate::git::{ChangeKind, Checkout as _, GixCheckout};
 use records::{CommentRecord, DispatchRecord, Meta, PullRecord, Records, ReviewRecord, now};
@@ -208,7 +208,11 @@ fn not_mergeable(number: u64, reason: impl Into<String>) -> ForgeError {
     }
 }
 
-impl Forge for LocalForge {
+impl ForgeRead for LocalForge {
+    fn repository_name(&self) -> Option<String> {
+        Some(format!("local/{}", self.meta.name))
+    }
+
     async fn repository(&self) -> Result<RepoInfo> {
         Ok(RepoInfo {
             full_name: format!("local/{}", self.meta.name),
@@ -239,6 +243,191 @@ impl Forge for LocalForge {
             }
             None => Ok(None),
         }
+    }
+
+    async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>> {
+        Ok(self
+            .diff(number)?
+            .files
+            .into_iter()
+            .map(|f| {
+                let status = match f.change {
+                    ChangeKind::Added => "added",
+                    ChangeKind::Deleted => "removed",
+                    ChangeKind::Modified => "modified",
+                    ChangeKind::Renamed => "renamed",
+                    ChangeKind::TypeChanged => "changed",
+                };
+                // GitHub's `patch` is the hunks only, without the file headers.
+                let patch = (!f.binary).then(|| {
+                    f.hunks
+                        .iter()
+                        .flat_map(|h| {
+                            std::iter::once(h.header.clone()).chain(h.lines.iter().cloned())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                PrFile {
+                    path: f.path,
+                    previous_path: f.old_path,
+                    status: status.into(),
+                    additions: f.additions.into(),
+                    deletions: f.deletions.into(),
+                    patch,
+                }
+            })
+            .collect())
+    }
+
+    async fn pull_request_diff(&self, number: u64) -> Result<String> {
+        Ok(self.diff(number)?.unified())
+    }
+
+    async fn comments(&self, issue: u64) -> Result<Vec<Comment>> {
+        Ok(self
+            .records
+            .pull(issue)?
+            .comments
+            .iter()
+            .map(CommentRecord::to_comment)
+            .collect())
+    }
+
+    async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
+        Ok(self
+            .records
+            .pull(number)?
+            .reviews
+            .into_iter()
+            .flat_map(|r| r.comments)
+            .collect())
+    }
+
+    async fn branch(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.store.branch(name)?.map(|id| id.to_string()))
+    }
+
+    async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
+        let commit = self.store.commit_object(self.store.commit_id(sha)?)?;
+        Ok(Some(String::from_utf8_lossy(&commit.message).into_owned()))
+    }
+
+    async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
+        let Some(commit) = self.store.resolve(git_ref)? else {
+            return Ok(None);
+        };
+        let checkout = GixCheckout::open(self.store.git_dir())
+            .map_err(|e| local("opening the bare repository", e))?;
+        match checkout.read_file(&commit.to_string(), path) {
+            Ok(bytes) => Ok(bytes),
+            Err(crate::git::GitError::NotAFile { .. }) => Ok(None),
+            Err(e) => Err(local(format!("reading {path} at {git_ref}"), e)),
+        }
+    }
+    async fn open_pull_requests(&self, limit: usize) -> Result<Vec<PullRequest>> {
+        let mut out = Vec::new();
+        for pr in self.records.pulls()? {
+            if pr.state == PrState::Open && out.len() < limit {
+                let number = pr.number;
+                out.push(self.live(pr)?.to_pull(self.url(number)));
+            }
+        }
+        out.sort_by_key(|p| std::cmp::Reverse(p.number));
+        Ok(out)
+    }
+
+    async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        Ok(self
+            .records
+            .pull(number)?
+            .reviews
+            .iter()
+            .map(ReviewRecord::to_review)
+            .collect())
+    }
+
+    async fn labels(&self, issue: u64) -> Result<Vec<String>> {
+        Ok(self.records.pull(issue)?.labels)
+    }
+
+    async fn branches(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .store
+            .branches()?
+            .into_iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .take(limit)
+            .map(|(n, id)| (n, id.to_string()))
+            .collect())
+    }
+
+    async fn tree_modes(
+        &self,
+        sha: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let checkout = GixCheckout::open(self.store.git_dir())
+            .map_err(|e| local("opening the bare repository", e))?;
+        let entries = checkout
+            .list_files(sha)
+            .map_err(|e| local(format!("listing the tree of {sha}"), e))?;
+        let wanted: std::collections::BTreeSet<String> = paths
+            .iter()
+            .flat_map(|p| {
+                let parts: Vec<&str> = p.split('/').collect();
+                (1..=parts.len()).map(move |n| parts[..n].join("/"))
+            })
+            .collect();
+        Ok(entries
+            .into_iter()
+            .filter(|e| wanted.contains(&e.path))
+            .map(|e| (e.path, e.mode.as_octal().to_string()))
+            .collect())
+    }
+
+    async fn list_dir(&self, dir: &str, git_ref: &str) -> Result<Vec<String>> {
+        let Some(commit) = self.store.resolve(git_ref)? else {
+            return Ok(Vec::new());
+        };
+        let checkout = GixCheckout::open(self.store.git_dir())
+            .map_err(|e| local("opening the bare repository", e))?;
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        Ok(checkout
+            .list_files_without_sizes(&commit.to_string())
+            .map_err(|e| local(format!("listing {dir} at {git_ref}"), e))?
+            .into_iter()
+            .filter(|e| {
+                e.path
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains('/'))
+            })
+            .map(|e| e.path)
+            .collect())
+    }
+
+    async fn is_ancestor(&self, ancestor: &str, of: &str) -> Result<bool> {
+        let (Ok(a), Ok(b)) = (self.store.commit_id(ancestor), self.store.commit_id(of)) else {
+            return Ok(false);
+        };
+        self.store.is_ancestor(a, b)
+    }
+
+    async fn identity(&self) -> Result<Option<String>> {
+        Ok(Some(LOCAL_USER.to_string()))
+    }
+}
+
+impl Forge for LocalForge {
+    async fn add_labels(&self, issue: u64, labels: &[String]) -> Result<()> {
+        let _lock = self.records.lock()?;
+        let mut pr = self.records.pull(issue)?;
+        for l in labels {
+            if !pr.labels.contains(l) {
+                pr.labels.push(l.clone());
+            }
+        }
+        self.records.save_pull(&pr)
     }
 
     async fn create_pull_request(&self, pr: &NewPullRequest) -> Result<PullRequest> {
@@ -296,6 +485,7 @@ impl Forge for LocalForge {
             merge_commit_sha: None,
             comments: Vec::new(),
             reviews: Vec::new(),
+            labels: Vec::new(),
         };
         self.records.save_pull(&record)?;
         Ok(record.to_pull(self.url(number)))
@@ -409,55 +599,6 @@ impl Forge for LocalForge {
         Ok(commit.to_string())
     }
 
-    async fn pull_request_files(&self, number: u64) -> Result<Vec<PrFile>> {
-        Ok(self
-            .diff(number)?
-            .files
-            .into_iter()
-            .map(|f| {
-                let status = match f.change {
-                    ChangeKind::Added => "added",
-                    ChangeKind::Deleted => "removed",
-                    ChangeKind::Modified => "modified",
-                    ChangeKind::Renamed => "renamed",
-                    ChangeKind::TypeChanged => "changed",
-                };
-                // GitHub's `patch` is the hunks only, without the file headers.
-                let patch = (!f.binary).then(|| {
-                    f.hunks
-                        .iter()
-                        .flat_map(|h| {
-                            std::iter::once(h.header.clone()).chain(h.lines.iter().cloned())
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                });
-                PrFile {
-                    path: f.path,
-                    previous_path: f.old_path,
-                    status: status.into(),
-                    additions: f.additions.into(),
-                    deletions: f.deletions.into(),
-                    patch,
-                }
-            })
-            .collect())
-    }
-
-    async fn pull_request_diff(&self, number: u64) -> Result<String> {
-        Ok(self.diff(number)?.unified())
-    }
-
-    async fn comments(&self, issue: u64) -> Result<Vec<Comment>> {
-        Ok(self
-            .records
-            .pull(issue)?
-            .comments
-            .iter()
-            .map(CommentRecord::to_comment)
-            .collect())
-    }
-
     async fn create_comment(&self, issue: u64, body: &str) -> Result<Comment> {
         let _lock = self.records.lock()?;
         let mut pr = self.records.pull(issue)?;
@@ -490,16 +631,6 @@ impl Forge for LocalForge {
         })
     }
 
-    async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
-        Ok(self
-            .records
-            .pull(number)?
-            .reviews
-            .into_iter()
-            .flat_map(|r| r.comments)
-            .collect())
-    }
-
     async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
         let _lock = self.records.lock()?;
         let mut pr = self.records.pull(number)?;
@@ -515,10 +646,6 @@ impl Forge for LocalForge {
         });
         self.records.save_pull(&pr)?;
         Ok(id)
-    }
-
-    async fn branch(&self, name: &str) -> Result<Option<String>> {
-        Ok(self.store.branch(name)?.map(|id| id.to_string()))
     }
 
     async fn create_branch(&self, name: &str, sha: &str) -> Result<()> {
@@ -567,24 +694,6 @@ impl Forge for LocalForge {
             signature(commit.author.as_ref()),
         )?;
         Ok(id.to_string())
-    }
-
-    async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
-        let commit = self.store.commit_object(self.store.commit_id(sha)?)?;
-        Ok(Some(String::from_utf8_lossy(&commit.message).into_owned()))
-    }
-
-    async fn file_at(&self, path: &str, git_ref: &str) -> Result<Option<Vec<u8>>> {
-        let Some(commit) = self.store.resolve(git_ref)? else {
-            return Ok(None);
-        };
-        let checkout = GixCheckout::open(self.store.git_dir())
-            .map_err(|e| local("opening the bare repository", e))?;
-        match checkout.read_file(&commit.to_string(), path) {
-            Ok(bytes) => Ok(bytes),
-            Err(crate::git::GitError::NotAFile { .. }) => Ok(None),
-            Err(e) => Err(local(format!("reading {path} at {git_ref}"), e)),
-        }
     }
 
     async fn dispatch_workflow(

@@ -85,6 +85,8 @@ pub struct PullRecord {
     pub merge_commit_sha: Option<String>,
     pub comments: Vec<CommentRecord>,
     pub reviews: Vec<ReviewRecord>,
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 impl PullRecord {
@@ -103,6 +105,23 @@ impl PullRecord {
             html_url: url,
             mergeable: None,
             author: self.author.clone(),
+        }
+    }
+}
+
+impl ReviewRecord {
+    pub fn to_review(&self) -> crate::forge::Review {
+        let state = match self.event {
+            ReviewEvent::Approve => "APPROVED",
+            ReviewEvent::RequestChanges => "CHANGES_REQUESTED",
+            ReviewEvent::Comment => "COMMENTED",
+        };
+        crate::forge::Review {
+            id: self.id,
+            author: self.author.clone(),
+            commit_id: Some(self.commit_id.clone()),
+            state: state.into(),
+            body: self.body.clone(),
         }
     }
 }

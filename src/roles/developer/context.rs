@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::git::{Checkout, GixCheckout};
+use crate::git::Checkout;
 use crate::llm::estimate_tokens;
-use crate::roles::reviewer::classify::{FileKind, classify};
+use crate::vocab::{FileKind, classify};
 
 /// Files larger than this are never scanned for definitions nor shown whole.
 const MAX_SCAN_BYTES: u64 = 100 * 1024;
@@ -34,15 +34,15 @@ pub struct Index {
     pub files: Vec<Indexed>,
 }
 
-/// Builds (or loads from the cache in `.git/codex-orchestrator/`) the index of `commit`'s tree.
-/// Returns whether it came from the cache.
-pub fn index(checkout: &GixCheckout, commit: &str) -> anyhow::Result<(Index, bool)> {
+/// Builds (or loads from the checkout's cache, `.git/codex-orchestrator/`) the index of
+/// `commit`'s tree. Returns whether it came from the cache.
+pub fn index(checkout: &dyn Checkout, commit: &str) -> anyhow::Result<(Index, bool)> {
     let tree = checkout.tree_id(commit)?;
-    let cache: PathBuf = checkout
-        .git_dir()
-        .join("codex-orchestrator")
-        .join(format!("index-{tree}.json"));
-    if let Ok(bytes) = std::fs::read(&cache)
+    let cache: Option<PathBuf> = checkout
+        .cache_dir()
+        .map(|d| d.join(format!("index-{tree}.json")));
+    if let Some(cache) = &cache
+        && let Ok(bytes) = std::fs::read(cache)
         && let Ok(index) = serde_json::from_slice::<Index>(&bytes)
         && index.tree == tree
     {
@@ -75,14 +75,15 @@ pub fn index(checkout: &GixCheckout, commit: &str) -> anyhow::Result<(Index, boo
         }
     }
     let index = Index { tree, files };
-    if let Some(dir) = cache.parent()
+    if let Some(cache) = &cache
+        && let Some(dir) = cache.parent()
         && std::fs::create_dir_all(dir).is_ok()
         && let Ok(json) = serde_json::to_vec(&index)
     {
         // Written aside and renamed: a concurrent reader sees the old cache or the new one.
         let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
         if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, &cache);
+            let _ = std::fs::rename(&tmp, cache);
         }
     }
     Ok((index, false))

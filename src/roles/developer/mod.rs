@@ -1,12 +1,13 @@
-//! The Developer role's model path: context selection (`context`), the SEARCH/REPLACE edit
-//! protocol (`edits`), the safety check on the final change (`safety`), the work tree as a
-//! scratch space (`workspace`), the repository's tests (`testrun`), the model conversation
-//! (`session`) and the branch claim that keeps two runs off one task (`claim`).
+//! The Developer: from a task to a tested change proposed as a pull request. `run` picks the
+//! task and builds the change set; the model path's parts are context selection (`context`), the
+//! SEARCH/REPLACE edit protocol (`edits`), the model conversation with its test-and-fix rounds
+//! (`session`); `ci_setup` is the deterministic first task; `claim` the one-job flow's lock.
 
+pub mod ci_setup;
 pub mod claim;
 pub mod context;
 pub mod edits;
-pub mod safety;
+pub mod run;
 pub mod session;
-pub mod testrun;
-pub mod workspace;
+
+pub use run::{DevModel, Pick, Picked, claim_changes, pick, release_changes, work};

@@ -1,7 +1,8 @@
 //! The developer's conversation with the model: ask for SEARCH/REPLACE edits, apply them
-//! (all or nothing), judge the resulting change with `safety`, write it into the work tree, run
-//! the tests and feed failures back, within the round limit. Every round is recorded; a refused
-//! or failed session returns no change at all, so the caller has nothing to commit.
+//! (all or nothing), judge the resulting change with `policy::change`, write it into the work
+//! tree, run the tests and feed failures back, within the round limit. Every round is recorded;
+//! a refused or failed session returns no change at all, so the caller has nothing to publish.
+//! The change returned is the model's accepted edits, never what the tests wrote.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,16 +11,15 @@ use serde_json::json;
 
 use super::context::Selection;
 use super::edits::{self, ApplyOptions, FORMAT_HELP};
-use super::safety::{self, BaseTree, Limits, Refusal};
-use super::testrun::{self, TestRun};
-use super::workspace::Workspace;
+use crate::host::{Scratch, TestRun, TestRunner};
 use crate::llm::budget::truncate_to_tokens;
 use crate::llm::{
     LlmError, LlmSettings, Message, PromptLibrary, Route, estimate_tokens, untrusted_block,
 };
 use crate::policy::Guard;
-use crate::roles::reviewer::classify::{FileKind, classify};
+use crate::policy::change::{self as safety, BaseTree, Limits, Refusal};
 use crate::tasks::Task;
+use crate::vocab::{FileKind, classify};
 
 /// Room reserved for the model's answer (edits are verbose).
 pub const ANSWER_TOKENS: u32 = 4096;
@@ -53,6 +53,8 @@ pub struct Job<'a> {
     pub secrets: &'a [String],
     /// A file's text in the base tree (`None`: absent or not text).
     pub original: &'a dyn Fn(&str) -> Option<String>,
+    /// Runs the repository's tests on the scratch work tree.
+    pub tests: &'a dyn TestRunner,
 }
 
 /// One model answer and what became of it.
@@ -166,7 +168,7 @@ pub fn prompt_tokens(model: &Model, job: &Job) -> Result<u32, LlmError> {
 pub async fn run(
     model: &Model<'_>,
     job: &Job<'_>,
-    ws: &mut Workspace,
+    ws: &mut dyn Scratch,
 ) -> Result<Outcome, SessionError> {
     let first = prompt(model, job)?;
     let mut history: Vec<Message> = Vec::new();
@@ -367,7 +369,7 @@ pub async fn run(
                 fix_rounds,
             });
         };
-        let test = testrun::run(command, ws.root(), job.test_timeout, job.secrets);
+        let test = job.tests.run(command, job.test_timeout, job.secrets);
         rounds.push(Round {
             round: round_no(fix_rounds),
             outcome: format!(

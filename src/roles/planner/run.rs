@@ -1,18 +1,19 @@
-//! Runs the Planner through the forge: PRD from the checkout → model proposals → checked plan →
-//! one pull request from `plan/<prd-hash>` with the new task files. Re-running on the same PRD
-//! updates that branch and pull request (same ids), never opens a second one.
+//! Runs the Planner: PRD from the checkout → model proposals → checked plan → a change set with
+//! one pull request from `plan/<prd-hash>` holding the new task files. Re-running on the same
+//! PRD updates that branch and pull request (same ids), never opens a second one.
 
 use anyhow::Context as _;
 
 use super::model::{self, ModelSide};
 use super::plan::{self, Plan, PlanContext};
-use crate::forge::upsert;
-use crate::forge::{FileChange, Forge, ForgeError, NewPullRequest, PrState};
-use crate::roles::context::{RoleContext, RoleOutput, planned_markdown};
+use crate::changes::{BranchState, CommitWrite, FileWrite, PullRequestWrite, Write};
+use crate::forge::{ForgeRead, PrState};
+use crate::roles::context::{RoleContext, RoleOutput};
 use crate::tasks::{self, TaskId};
+use crate::vocab::Role;
 
 /// Planning branches: `plan/<first 10 hex digits of the PRD's FNV-1a hash>`.
-pub const BRANCH_PREFIX: &str = "plan/";
+pub const BRANCH_PREFIX: &str = crate::vocab::branches::PLAN_PREFIX;
 /// The hidden line in the PR body that remembers which files this plan wrote.
 pub const MARKER: &str = "<!-- codex-orchestrator:planner";
 
@@ -115,14 +116,13 @@ fn lists(plan: &Plan, proposals: &model::Proposals) -> String {
     md
 }
 
-pub async fn run<F: Forge>(
+pub async fn run<F: ForgeRead>(
     ctx: &RoleContext<'_, F>,
     side: &ModelSide<'_>,
-    planned: impl Fn() -> Vec<crate::policy::PlannedWrite>,
 ) -> anyhow::Result<RoleOutput> {
     let cfg = ctx.config;
     let prd_path = cfg.project.prd_path.trim_start_matches("./");
-    let prd_bytes = std::fs::read(ctx.repo_dir.join(prd_path)).with_context(|| {
+    let prd_bytes = ctx.repo.read(prd_path).with_context(|| {
         format!(
             "cannot read the PRD {prd_path} in the checkout; write it there, or point \
              project.prd_path in .llm-team.yml at it"
@@ -133,11 +133,16 @@ pub async fn run<F: Forge>(
     if prd_text.trim().is_empty() {
         anyhow::bail!("{prd_path} is empty: write the product requirements there first");
     }
-    let set = tasks::load_repo_tasks(ctx.repo_dir, &cfg.tasks.dir, &cfg.tasks.states);
-    let template_path = ctx.repo_dir.join(&cfg.tasks.dir).join("_template.md");
-    let template = std::fs::read_to_string(&template_path).ok();
+    let set = ctx.repo.tasks(&cfg.tasks.dir, &cfg.tasks.states);
+    let template = ctx
+        .repo
+        .read(&format!(
+            "{}/_template.md",
+            cfg.tasks.dir.trim_end_matches('/')
+        ))
+        .and_then(|b| String::from_utf8(b).ok());
     let branch = format!("{BRANCH_PREFIX}{}", prd_hash(&prd_bytes));
-    let mut out = RoleOutput::default();
+    let mut out = RoleOutput::new(ctx.changes(Role::Planner));
 
     let existing_pr = ctx.forge.find_pull_request(&branch, true).await?;
     if let Some(pr) = existing_pr.as_ref().filter(|p| p.state == PrState::Closed) {
@@ -155,8 +160,11 @@ pub async fn run<F: Forge>(
         };
         return Ok(out);
     }
+    // The files an earlier run listed, from its pull request's body: only when we opened it
+    // (anyone with write access can edit a body).
     let previous = existing_pr
         .as_ref()
+        .filter(|p| ctx.run.login.as_deref().is_none_or(|me| me == p.author))
         .map(|p| previous_files(&p.body, &cfg.tasks.dir))
         .unwrap_or_default();
 
@@ -164,25 +172,29 @@ pub async fn run<F: Forge>(
         .await
         .context("asking the planner model for tasks")?;
 
-    // Ids: above everything seen; a re-run keeps its earlier range while it is still free.
-    let mut known: Vec<TaskId> = set.tasks.iter().map(|t| t.id()).collect();
-    known.extend(set.files.iter().flat_map(|f| tasks::id::ids_in_text(f)));
-    let seed = ctx
-        .forge
-        .branch(crate::roles::taskmaster::SEED_BRANCH)
+    // Ids: above every id taken on the default branch, the proposing branches and the open
+    // pull requests (not this plan's own); a re-run keeps its earlier range while it is free.
+    let taken = crate::roles::ids::reservations(ctx.forge, &set, &cfg.tasks.dir)
         .await?
-        .map(|_| crate::roles::taskmaster::SEED_BRANCH);
-    let refs: Vec<&str> = seed.into_iter().collect();
-    let highest = tasks::mint_ids(1, known.iter().copied(), &refs)[0].number() - 1;
-    let reuse = previous
+        .without_branch(&branch);
+    let earlier: Vec<TaskId> = previous
         .iter()
         .flat_map(|p| tasks::id::ids_in_text(p))
-        .min()
-        .filter(|first| first.number() > highest);
+        .collect();
+    let reuse = earlier.iter().min().copied();
     let mint = |n: usize| -> Vec<TaskId> {
-        match reuse {
-            Some(first) => (0..n as u32).map(|k| TaskId(first.number() + k)).collect(),
-            None => tasks::mint_ids(n, known.iter().copied(), &refs),
+        if let Some(first) = reuse {
+            let range: Vec<TaskId> = (0..n as u32).map(|k| TaskId(first.number() + k)).collect();
+            if taken.collisions(&range).is_empty() {
+                return range;
+            }
+        }
+        match taken.mint_ids(n) {
+            Ok(ids) => ids,
+            Err(_) => {
+                let known: Vec<TaskId> = set.tasks.iter().map(|t| t.id()).collect();
+                tasks::mint_ids(n, known, &[])
+            }
         }
     };
     let plan = plan::plan(
@@ -215,51 +227,39 @@ pub async fn run<F: Forge>(
     }
     if plan.added.is_empty() {
         out.summary
-            .push_str("Nothing new to add, so no pull request is opened or changed.\n");
-        out.planned = planned();
-        out.summary.push_str(&planned_markdown(&out.planned));
+            .push_str("Nothing new to add, so no pull request is proposed or changed.\n");
         return Ok(out);
     }
 
-    let base = ctx
-        .forge
-        .branch(ctx.default_branch)
-        .await?
-        .with_context(|| {
-            format!(
-                "the default branch {} does not exist on GitHub",
-                ctx.default_branch
-            )
-        })?;
-    match upsert::ensure_branch(ctx.forge, &branch, &base).await {
-        Ok(_) | Err(ForgeError::BranchExists { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
+    let head = ctx.forge.branch(&branch).await?;
+    let at = head.clone().unwrap_or_else(|| ctx.base.to_string());
     let mut changes = Vec::new();
     for t in &plan.added {
-        if ctx.forge.file_at(&t.path, &branch).await?.as_deref() != Some(t.contents.as_bytes()) {
-            changes.push(FileChange::write(&t.path, t.contents.as_bytes()));
+        if ctx.forge.file_at(&t.path, &at).await?.as_deref() != Some(t.contents.as_bytes()) {
+            changes.push(FileWrite::text(&t.path, &t.contents));
         }
     }
     for old in previous
         .iter()
         .filter(|p| !plan.added.iter().any(|t| t.path == **p))
     {
-        if ctx.forge.file_at(old, &branch).await?.is_some() {
-            changes.push(FileChange::delete(old));
+        if ctx.forge.file_at(old, &at).await?.is_some() {
+            changes.push(FileWrite::delete(old));
         }
     }
     let range = range(&plan);
     if !changes.is_empty() {
-        upsert::commit_to_branch(
-            ctx.forge,
-            &branch,
-            &format!("Plan {range} from {prd_path}"),
-            &changes,
-            None,
-            3,
-        )
-        .await?;
+        out.changes.push(Write::Commit(CommitWrite {
+            branch: branch.clone(),
+            branch_state: if head.is_some() {
+                BranchState::Existing
+            } else {
+                BranchState::New
+            },
+            parent: at,
+            message: format!("Plan {range} from {prd_path}"),
+            files: changes,
+        }));
     }
     let files: Vec<&str> = plan.added.iter().map(|t| t.path.as_str()).collect();
     let body = format!(
@@ -269,7 +269,7 @@ pub async fn run<F: Forge>(
         lists(&plan, &proposals),
         files.join(",")
     );
-    let request = NewPullRequest {
+    out.changes.push(Write::PullRequest(PullRequestWrite {
         title: format!(
             "Plan: {} task(s) from {prd_path} ({range})",
             plan.added.len()
@@ -278,29 +278,20 @@ pub async fn run<F: Forge>(
         base: ctx.default_branch.to_string(),
         body,
         draft: false,
-    };
-    let (pr, what) = upsert::ensure_pr(ctx.forge, &request).await?;
-    if pr.number > 0 {
-        out.pr_number = Some(pr.number);
-        let verb = what.pr_verb();
+    }));
+    out.summary.push_str(&format!(
+        "Proposes the planning pull request from `{branch}`.\n"
+    ));
+    out.summary
+        .push_str("\n<details><summary>The task files of this plan</summary>\n");
+    for t in &plan.added {
         out.summary.push_str(&format!(
-            "Planning pull request #{} {verb}: {}\n",
-            pr.number, pr.html_url
+            "\n`{}`\n\n````markdown\n{}````\n",
+            t.path,
+            t.contents.replace("````", "'''")
         ));
     }
-    out.planned = planned();
-    if !out.planned.is_empty() {
-        out.summary
-            .push_str("\n**Dry run: the task files this plan would write:**\n");
-        for t in &plan.added {
-            out.summary.push_str(&format!(
-                "\n`{}`\n\n````markdown\n{}````\n",
-                t.path,
-                t.contents.replace("````", "'''")
-            ));
-        }
-    }
-    out.summary.push_str(&planned_markdown(&out.planned));
+    out.summary.push_str("</details>\n");
     Ok(out)
 }
 

@@ -21,6 +21,48 @@ pub struct CheckInput<'a> {
     pub task: Option<&'a Task>,
 }
 
+/// A change to the team's own files (its configuration, prompt overrides, the workflows that run
+/// it) is a blocker whoever wrote it: merged, it would change the rules the team is held to.
+fn team_files(input: &CheckInput, out: &mut Vec<Check>) {
+    let Ok(guard) = crate::policy::Guard::new(input.config, "") else {
+        return;
+    };
+    if !guard.guards_team_files() {
+        return;
+    }
+    for f in &input.diff.files {
+        for path in std::iter::once(f.path.as_str()).chain(f.old_path.as_deref()) {
+            let team = match guard.check_path(path) {
+                Err(crate::policy::PolicyError::TeamFile { .. }) => true,
+                _ if crate::policy::guard::is_workflow_path(path) => {
+                    let text: String = f
+                        .hunks
+                        .iter()
+                        .flat_map(|h| h.lines.iter())
+                        .map(|l| format!("{}\n", l.get(1..).unwrap_or("")))
+                        .collect();
+                    crate::policy::guard::runs_the_team(text.as_bytes())
+                }
+                _ => false,
+            };
+            if team {
+                out.push(check(
+                    "team_file",
+                    Severity::Blocker,
+                    true,
+                    Some(path),
+                    None,
+                    format!(
+                        "changes {path}, one of the team's own files (its configuration, prompt overrides or a workflow \
+                         that runs it); a maintainer makes such changes on the default branch"
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+}
+
 fn check(
     name: &'static str,
     severity: Severity,
@@ -42,6 +84,7 @@ fn check(
 pub fn run(input: &CheckInput) -> Vec<Check> {
     let mut out = Vec::new();
     let cfg = input.config;
+    team_files(input, &mut out);
     if let Ok(protected) = Protected::new(&cfg.project.protected_paths) {
         for f in &input.diff.files {
             for path in std::iter::once(f.path.as_str()).chain(f.old_path.as_deref()) {

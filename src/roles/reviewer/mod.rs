@@ -5,10 +5,9 @@
 
 pub mod checks;
 pub mod classify;
-pub mod link;
 pub mod model;
-pub mod publish;
 pub mod render;
+pub mod run;
 
 use serde::{Deserialize, Serialize};
 

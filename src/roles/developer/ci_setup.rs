@@ -2,8 +2,8 @@
 //! workflow and a smoke test fitted to the detected language, plus a README note on running the
 //! same checks locally.
 
-use super::taskmaster::Language;
 use crate::tasks::Task;
+use crate::vocab::Language;
 
 /// The workflow file the task adds.
 pub const WORKFLOW_PATH: &str = ".github/workflows/ci.yml";

@@ -1,128 +1,25 @@
-//! The Taskmaster role's decisions, kept pure: given the loaded tasks and what the repository
-//! looks like, it validates, decides whether to seed the first task (CI setup) and picks the next
-//! task. Writing the seed (a PR on a `taskmaster/` branch) is the caller's job via the forge port.
+//! The Taskmaster's decisions, kept pure: given the loaded tasks and what the repository looks
+//! like, it validates, decides whether to seed the first task (CI setup) and picks the next task.
+//! The run (`super::run`) turns the decision into a change set.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
+use crate::tasks::Skipped;
 use crate::tasks::estimate::is_larger_than_a_day;
-use crate::tasks::next::{Blocked, NextTask, next_task};
+use crate::tasks::next::{Blocked, NextTask};
 use crate::tasks::{Diagnostic, Priority, TaskId, TaskMeta, TaskSet, render_task};
 
-/// The id the seed task always gets (the seed's first task).
+/// The id the seed task gets when it is free everywhere (see `crate::tasks::Reservations::seed_id`).
 pub const SEED_ID: TaskId = TaskId(1);
-/// The file the seed task is written to, inside the tasks directory.
-pub const SEED_FILE_NAME: &str = "T-0001-ci-setup.md";
-/// The branch the seed pull request comes from (never the default branch).
-pub const SEED_BRANCH: &str = "taskmaster/seed-T-0001";
+/// The branch the seed pull request for task `id` comes from (never the default branch).
+pub use crate::vocab::branches::seed_branch;
 
-/// The main language of a repository, for the seed task's title and checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum Language {
-    Python,
-    Rust,
-    Node,
-    Go,
-    Generic,
+/// The file the seed task `id` is written to, inside the tasks directory.
+pub fn seed_file_name(id: TaskId) -> String {
+    format!("{id}-ci-setup.md")
 }
 
-impl Language {
-    /// The name used in the seed title: `Initialize basic CI for <name>`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Language::Python => "Python",
-            Language::Rust => "Rust",
-            Language::Node => "Node.js",
-            Language::Go => "Go",
-            Language::Generic => "the project",
-        }
-    }
-
-    /// What the CI workflow must run, as an acceptance criterion a reviewer can check.
-    fn test_criterion(self) -> &'static str {
-        match self {
-            Language::Python => {
-                "The workflow installs the project's dependencies and runs `pytest`; the job fails when a test fails"
-            }
-            Language::Rust => {
-                "The workflow runs `cargo build` and `cargo test`; the job fails when a test fails"
-            }
-            Language::Node => {
-                "The workflow runs `npm ci` and `npm test`; the job fails when a test fails"
-            }
-            Language::Go => {
-                "The workflow runs `go build ./...` and `go test ./...`; the job fails when a test fails"
-            }
-            Language::Generic => {
-                "The workflow runs the project's build and tests (or a documented placeholder check until tests exist); the job fails when a check fails"
-            }
-        }
-    }
-}
-
-/// Directories never searched for source files.
-const SKIP_DIRS: [&str; 6] = ["node_modules", "target", "vendor", "venv", "dist", "build"];
-
-/// Detects the language from a list of repository-relative paths (e.g. a git tree listing):
-/// Python (`pyproject.toml`, `requirements.txt`, `setup.py`), Rust (`Cargo.toml`), Node
-/// (`package.json`), Go (`go.mod`), checked at the root in that order; then any `*.py` file;
-/// else generic.
-pub fn detect_language_from_paths<S: AsRef<str>>(paths: impl IntoIterator<Item = S>) -> Language {
-    let paths: Vec<String> = paths
-        .into_iter()
-        .map(|p| p.as_ref().replace('\\', "/"))
-        .collect();
-    let root_has = |name: &str| paths.iter().any(|p| p.trim_start_matches("./") == name);
-    if ["pyproject.toml", "requirements.txt", "setup.py"]
-        .iter()
-        .any(|n| root_has(n))
-    {
-        Language::Python
-    } else if root_has("Cargo.toml") {
-        Language::Rust
-    } else if root_has("package.json") {
-        Language::Node
-    } else if root_has("go.mod") {
-        Language::Go
-    } else if paths.iter().any(|p| {
-        p.ends_with(".py")
-            && !p
-                .split('/')
-                .any(|seg| seg.starts_with('.') && seg.len() > 1 || SKIP_DIRS.contains(&seg))
-    }) {
-        Language::Python
-    } else {
-        Language::Generic
-    }
-}
-
-/// Detects the language of a checkout on disk (see [`detect_language_from_paths`]); looks at
-/// most three directories deep and at most 10,000 entries, skipping hidden and vendored folders.
-pub fn detect_language(repo_dir: &Path) -> Language {
-    let mut paths = Vec::new();
-    let mut stack = vec![(repo_dir.to_path_buf(), String::new(), 0)];
-    while let Some((dir, prefix, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if paths.len() >= 10_000 {
-                break;
-            }
-            let name = entry.file_name().to_string_lossy().to_string();
-            let rel = format!("{prefix}{name}");
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir {
-                if depth < 3 && !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()) {
-                    stack.push((entry.path(), format!("{rel}/"), depth + 1));
-                }
-            } else {
-                paths.push(rel);
-            }
-        }
-    }
-    detect_language_from_paths(paths)
-}
+pub use crate::vocab::language::Language;
 
 /// What the Taskmaster looks at.
 #[derive(Clone, Debug)]
@@ -131,15 +28,16 @@ pub struct TaskmasterInput<'a> {
     pub tasks: &'a TaskSet,
     /// The tasks directory relative to the repository (usually `tasks`).
     pub tasks_dir: &'a str,
-    /// The repository's language ([`detect_language`]).
+    /// The repository's language.
     pub language: Language,
     /// The configured task states (`.llm-team.yml` `tasks.states`).
     pub states: &'a [String],
-    /// Open PR head branches and remote branches; a pending `taskmaster/seed-T-0001` stops a
-    /// second seed.
-    pub ref_names: &'a [&'a str],
-    /// `observe` mode or `--dry-run`: the summary says "would" instead of announcing a PR.
-    pub dry_run: bool,
+    /// The seed's pull request, when one was closed without merging: a person turned the seed
+    /// down, so it is not proposed again.
+    pub seed_declined: Option<u64>,
+    /// The id the seed takes: `T-0001` when it is free on the default branch, every proposing
+    /// branch and every open pull request, else the next free id.
+    pub seed_id: TaskId,
 }
 
 /// A task file to create, and the pull request that carries it.
@@ -190,6 +88,11 @@ pub struct TaskmasterPlan {
     pub outputs: BTreeMap<String, String>,
     /// Markdown for the step summary.
     pub summary_markdown: String,
+    /// Task files skipped as the next task because they have errors.
+    pub skipped: Vec<Skipped>,
+    /// Error diagnostics in the task set: the Taskmaster then fails its run (after proposing
+    /// what it could), so a broken task set never goes unnoticed.
+    pub errors: usize,
 }
 
 fn is_ci_title(title: &str) -> bool {
@@ -203,15 +106,12 @@ fn is_ci_title(title: &str) -> bool {
 /// Why the seed must not be created, or `None` when it should be.
 fn seed_blocker(input: &TaskmasterInput) -> Option<String> {
     let set = input.tasks;
-    if set.tasks.iter().any(|t| t.id() == SEED_ID) {
-        return Some(format!("{SEED_ID} already exists"));
-    }
-    let seed_prefix = SEED_ID.to_string();
     if let Some(f) = set.files.iter().find(|f| {
         f.rsplit('/')
             .next()
-            .is_some_and(|n| n.starts_with(&seed_prefix))
-    }) {
+            .is_some_and(|n| n.ends_with("-ci-setup.md"))
+    }) && !set.tasks.iter().any(|t| t.path() == f.as_str())
+    {
         return Some(format!(
             "{f} exists (it does not load; see the validation errors)"
         ));
@@ -231,16 +131,18 @@ fn seed_blocker(input: &TaskmasterInput) -> Option<String> {
     if queued > 0 {
         return Some(format!("{queued} tasks are queued"));
     }
-    if let Some(r) = input.ref_names.iter().find(|r| r.ends_with(SEED_BRANCH)) {
-        return Some(format!("the seed is already proposed on `{r}`"));
+    if let Some(n) = input.seed_declined {
+        return Some(format!(
+            "the seed pull request #{n} was closed without merging (reopen it to queue the seed, or add a task yourself)"
+        ));
     }
     None
 }
 
 /// The seed task for a repository in `language`: deterministic text, checkable criteria.
-pub fn seed_task(language: Language, tasks_dir: &str, states: &[String]) -> SeedTask {
+pub fn seed_task(language: Language, tasks_dir: &str, states: &[String], id: TaskId) -> SeedTask {
     let title = format!("Initialize basic CI for {}", language.name());
-    let mut meta = TaskMeta::new(SEED_ID, title.clone());
+    let mut meta = TaskMeta::new(id, title.clone());
     meta.task_type = Some("chore".into());
     meta.priority = Priority::P0;
     if !states.iter().any(|s| s == crate::tasks::QUEUED)
@@ -261,13 +163,13 @@ pub fn seed_task(language: Language, tasks_dir: &str, states: &[String]) -> Seed
         language.name()
     );
     let dir = tasks_dir.trim_end_matches('/');
-    let path = format!("{dir}/{SEED_FILE_NAME}");
+    let path = format!("{dir}/{}", seed_file_name(id));
     SeedTask {
-        id: SEED_ID,
+        id,
         contents: render_task(&meta, &body),
-        branch: SEED_BRANCH.into(),
-        commit_message: format!("tasks: seed {SEED_ID} {title}"),
-        pr_title: format!("Seed {SEED_ID}: {title}"),
+        branch: seed_branch(id),
+        commit_message: format!("tasks: seed {id} {title}"),
+        pr_title: format!("Seed {id}: {title}"),
         pr_body: format!(
             "The Taskmaster found no queued task and no CI task, so it proposes the first task, `{path}`.\n\nMerge this pull request to queue it."
         ),
@@ -282,8 +184,9 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
     let blocker = seed_blocker(input);
     let seed = blocker
         .is_none()
-        .then(|| seed_task(input.language, input.tasks_dir, input.states));
-    let next = match next_task(&set.tasks) {
+        .then(|| seed_task(input.language, input.tasks_dir, input.states, input.seed_id));
+    let pick = set.next_task();
+    let next = match pick.next {
         NextTask::Ready { task, .. } => NextChoice::Ready {
             id: task.id(),
             title: task.meta().title.clone(),
@@ -316,7 +219,7 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         })
         .map(|t| t.id())
         .collect();
-    let summary_markdown = summary(
+    let mut summary_markdown = summary(
         input,
         &diagnostics,
         seed.as_ref(),
@@ -324,6 +227,14 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         &next,
         &too_large,
     );
+    if !pick.skipped.is_empty() {
+        summary_markdown.push_str(
+            "\n**Not eligible** (the task file has errors; fix them to queue the task):\n",
+        );
+        for s in &pick.skipped {
+            summary_markdown.push_str(&format!("- {}\n", s.describe()));
+        }
+    }
     TaskmasterPlan {
         diagnostics,
         seed,
@@ -332,6 +243,8 @@ pub fn plan(input: &TaskmasterInput) -> TaskmasterPlan {
         too_large,
         outputs,
         summary_markdown,
+        skipped: pick.skipped.clone(),
+        errors: pick.errors,
     }
 }
 
@@ -372,13 +285,8 @@ fn summary(
     s.push('\n');
     match (seed, blocker) {
         (Some(seed), _) => {
-            let verb = if input.dry_run {
-                "Would open"
-            } else {
-                "Opening"
-            };
             s.push_str(&format!(
-                "**Seed:** {verb} a pull request from `{}` adding `{}` ({}).\n\n",
+                "**Seed:** proposes a pull request from `{}` adding `{}` ({}).\n\n",
                 seed.branch, seed.path, seed.pr_title
             ));
         }

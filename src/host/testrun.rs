@@ -1,7 +1,7 @@
 //! Running the repository's own tests on the developer's edits: `sh -c <command>` in the
-//! checkout, in its own process group with a timeout, with credentials removed from the
-//! environment (test code is as untrusted as the model that may have written it), and the
-//! output trimmed to what a model can use.
+//! checkout (inside the operator's sandbox command when one is set), in its own process group
+//! with a timeout, with credentials removed from the environment (test code is as untrusted as
+//! the model that may have written it), and the output trimmed to what a model can use.
 
 use std::io::{Read as _, Seek as _};
 use std::os::unix::process::CommandExt as _;
@@ -48,8 +48,30 @@ pub fn is_secret_name(name: &str) -> bool {
         || n == "OPENAI_API_KEY"
 }
 
-/// Runs `command` in `dir` with a timeout. `secrets` are redacted from the output.
-pub fn run(command: &str, dir: &Path, timeout: Duration, secrets: &[String]) -> TestRun {
+/// The process group of the test run under way (0: none), so a cancelled run (SIGINT/SIGTERM)
+/// can stop it before it exits.
+static RUNNING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Kills the test run under way, if any (the whole process group).
+pub fn kill_running() {
+    let pgid = RUNNING.swap(0, std::sync::atomic::Ordering::SeqCst);
+    if pgid > 1 {
+        // SAFETY: killpg only sends a signal to the test run's own process group.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Runs `command` in `dir` with a timeout, inside `sandbox` (words put before `sh -c`) when it
+/// is not empty. `secrets` are redacted from the output.
+pub fn run(
+    command: &str,
+    dir: &Path,
+    timeout: Duration,
+    secrets: &[String],
+    sandbox: &[String],
+) -> TestRun {
     let start = Instant::now();
     let failed = |why: String| TestRun {
         command: command.to_string(),
@@ -66,7 +88,14 @@ pub fn run(command: &str, dir: &Path, timeout: Duration, secrets: &[String]) -> 
     let (Ok(out), Ok(err)) = (log.try_clone(), log.try_clone()) else {
         return failed("cannot share the test output file".into());
     };
-    let mut cmd = Command::new("sh");
+    let mut cmd = match sandbox.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg("sh");
+            c
+        }
+        None => Command::new("sh"),
+    };
     cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
@@ -89,6 +118,10 @@ pub fn run(command: &str, dir: &Path, timeout: Duration, secrets: &[String]) -> 
         Err(e) => return failed(format!("cannot start `sh -c {command}`: {e}")),
     };
     let pgid = child.id();
+    RUNNING.store(
+        libc::pid_t::try_from(pgid).unwrap_or(0),
+        std::sync::atomic::Ordering::SeqCst,
+    );
     let mut timed_out = false;
     let status = loop {
         match child.try_wait() {
@@ -112,6 +145,7 @@ pub fn run(command: &str, dir: &Path, timeout: Duration, secrets: &[String]) -> 
             Err(_) => break None,
         }
     };
+    RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
     let mut log = log;
     let mut bytes = Vec::new();
     let _ = log
@@ -201,13 +235,33 @@ mod tests {
     #[test]
     fn runs_with_timeout_and_clean_env() {
         let dir = tempfile::tempdir().unwrap();
-        let r = run("echo hi; exit 3", dir.path(), Duration::from_secs(10), &[]);
+        let r = run(
+            "echo hi; exit 3",
+            dir.path(),
+            Duration::from_secs(10),
+            &[],
+            &[],
+        );
         assert!(!r.passed);
         assert_eq!(r.code, Some(3));
         assert!(r.output.contains("hi"));
-        let r = run("sleep 5", dir.path(), Duration::from_millis(200), &[]);
+        let r = run("sleep 5", dir.path(), Duration::from_millis(200), &[], &[]);
         assert!(r.timed_out && !r.passed, "{r:?}");
         assert!(r.duration < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn runs_inside_the_sandbox_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = vec!["env".to_string(), "SANDBOXED=yes".to_string()];
+        let r = run(
+            "echo in=$SANDBOXED",
+            dir.path(),
+            Duration::from_secs(10),
+            &[],
+            &sandbox,
+        );
+        assert!(r.passed && r.output.contains("in=yes"), "{r:?}");
     }
 
     #[test]

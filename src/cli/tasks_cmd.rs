@@ -8,10 +8,12 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::diagnostic::{self, Diagnostic};
-use super::load::{TaskSet, load_repo_tasks};
-use super::next::{Blocked, NextTask, next_task};
-use super::task::{Task, TaskMeta};
+use crate::actions::{Level, Place, Runner, annotation};
+use crate::tasks::diagnostic::{Diagnostic, Severity};
+use crate::tasks::load::{TaskSet, load_repo_tasks};
+use crate::tasks::next::{Blocked, NextTask};
+use crate::tasks::pick::Skipped;
+use crate::tasks::task::{Task, TaskMeta};
 
 /// `codex-orchestrator tasks …`
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -25,7 +27,8 @@ pub enum TasksCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show the next task to work on, or why there is none.
+    /// Show the next task to work on, or why there is none; tasks with errors are skipped
+    /// (listed with the reason) and the exit code is 1 when any task file has errors.
     Next {
         /// Print JSON.
         #[arg(long)]
@@ -58,7 +61,7 @@ impl TasksContext {
         TasksContext {
             repo_dir: repo_dir.into(),
             tasks_dir: "tasks".into(),
-            states: super::default_states(),
+            states: crate::tasks::default_states(),
             json: false,
         }
     }
@@ -84,13 +87,16 @@ struct NextView<'a> {
     reason: Option<&'a str>,
     blocked: &'a [Blocked],
     eligible: Vec<String>,
+    skipped: &'a [Skipped],
+    errors: usize,
 }
 
 /// Runs one `tasks` subcommand, writing to `out`; returns the process exit code
-/// (0 ok, 1 validation errors or task not found).
+/// (0 ok, 1 validation errors — also for `next` — or task not found). An unknown `--status`
+/// is an `Err` naming the valid states (the binary exits 2).
 pub fn run(cmd: &TasksCommand, ctx: &TasksContext, out: &mut dyn Write) -> Result<i32> {
     let set = load_repo_tasks(&ctx.repo_dir, &ctx.tasks_dir, &ctx.states);
-    run_on(cmd, ctx, &set, diagnostic::in_github_actions(), out)
+    run_on(cmd, ctx, &set, Runner::from_env().in_actions, out)
 }
 
 /// Like [`run`] over an already loaded set (e.g. read from a git tree); `annotations` selects
@@ -104,6 +110,14 @@ pub fn run_on(
 ) -> Result<i32> {
     match cmd {
         TasksCommand::List { status, json } => {
+            if let Some(s) = status.as_deref()
+                && !ctx.states.iter().any(|k| k == s)
+            {
+                anyhow::bail!(
+                    "unknown status `{s}` for --status; use one of: {} (tasks.states in .llm-team.yml)",
+                    ctx.states.join(", ")
+                );
+            }
             let tasks: Vec<&Task> = set
                 .tasks
                 .iter()
@@ -133,35 +147,39 @@ pub fn run_on(
             Ok(0)
         }
         TasksCommand::Next { json } => {
-            let next = next_task(&set.tasks);
+            let pick = set.next_task();
             if *json || ctx.json {
-                let v = match &next {
+                let v = match &pick.next {
                     NextTask::Ready { task, eligible } => NextView {
                         next: Some(view(task)),
                         reason: None,
                         blocked: &[],
                         eligible: eligible.iter().map(|t| t.id().to_string()).collect(),
+                        skipped: &pick.skipped,
+                        errors: pick.errors,
                     },
                     NextTask::Nothing { reason, blocked } => NextView {
                         next: None,
                         reason: Some(reason),
                         blocked,
                         eligible: Vec::new(),
+                        skipped: &pick.skipped,
+                        errors: pick.errors,
                     },
                 };
                 serde_json::to_writer_pretty(&mut *out, &v)?;
                 writeln!(out)?;
             } else {
-                writeln!(out, "{}", next.explain())?;
+                writeln!(out, "{}", pick.explain())?;
             }
-            Ok(0)
+            Ok(if pick.has_errors() { 1 } else { 0 })
         }
         TasksCommand::Validate => {
             if ctx.json {
                 serde_json::to_writer_pretty(&mut *out, &set.diagnostics)?;
                 writeln!(out)?;
             } else {
-                diagnostic::emit(&set.diagnostics, annotations, out)?;
+                emit(&set.diagnostics, annotations, out)?;
                 let errors = set.diagnostics.iter().filter(|d| d.is_error()).count();
                 let warnings = set.diagnostics.len() - errors;
                 writeln!(
@@ -191,7 +209,38 @@ pub fn run_on(
     }
 }
 
+/// The GitHub Actions workflow command for a problem: `::error file=PATH,line=N::MESSAGE`.
+pub fn to_annotation(d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+    };
+    let place = Place {
+        file: Some(d.path.clone()),
+        line: d.line,
+        title: None,
+    };
+    annotation(level, &place, &d.message)
+}
+
+/// Writes diagnostics one per line: as workflow commands when `annotations` is true (inside
+/// GitHub Actions), otherwise as `path:line: severity: message`.
+pub fn emit(
+    diagnostics: &[Diagnostic],
+    annotations: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for d in diagnostics {
+        if annotations {
+            writeln!(out, "{}", to_annotation(d))?;
+        } else {
+            writeln!(out, "{d}")?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints diagnostics: GitHub Actions annotations when `GITHUB_ACTIONS=true`, else plain lines.
 pub fn emit_diagnostics(diagnostics: &[Diagnostic], out: &mut dyn Write) -> std::io::Result<()> {
-    diagnostic::emit(diagnostics, diagnostic::in_github_actions(), out)
+    emit(diagnostics, Runner::from_env().in_actions, out)
 }

@@ -1,13 +1,14 @@
-//! The safety check on the developer's final change, before anything reaches the disk or the
-//! forge: paths (escapes, look-alikes, `.git/`, protected paths) through the write guard, the
-//! base tree's symlinks and submodules, binary or NUL content, size limits and secret-looking
-//! strings. The model's edits are untrusted input; this is where they are judged.
+//! The check on a whole change's final content, before anything reaches the disk or the forge:
+//! paths (escapes, look-alikes, `.git/`, protected paths, the team's own files) through the
+//! guard, the base tree's symlinks and submodules, binary or NUL content, size limits and
+//! secret-looking strings. The Developer runs it on the model's edits; the publisher runs it
+//! again on every commit of a change set, which is untrusted input when it arrives.
 
 use std::collections::BTreeMap;
 
+use super::Guard;
+use super::secrets::secret_kind;
 use crate::git::{Mode, TreeEntry};
-use crate::policy::Guard;
-use crate::policy::secrets::secret_kind;
 
 /// The limits of one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,25 @@ impl BaseTree {
     pub fn new(entries: &[TreeEntry]) -> BaseTree {
         BaseTree {
             modes: entries.iter().map(|e| (e.path.clone(), e.mode)).collect(),
+        }
+    }
+
+    /// From octal modes by path (as `ForgeRead::tree_modes` answers); folders are left out.
+    pub fn from_modes(modes: &BTreeMap<String, String>) -> BaseTree {
+        BaseTree {
+            modes: modes
+                .iter()
+                .filter_map(|(p, m)| {
+                    let mode = match m.as_str() {
+                        "120000" => Mode::Symlink,
+                        "160000" => Mode::Submodule,
+                        "100755" => Mode::Executable,
+                        "100644" => Mode::File,
+                        _ => return None,
+                    };
+                    Some((p.clone(), mode))
+                })
+                .collect(),
         }
     }
 
@@ -130,6 +150,15 @@ pub fn check(
             out.push(r);
             continue;
         }
+        let before = original(path);
+        if let Err(e) = guard.check_team_workflow(
+            path,
+            before.as_deref().map(str::as_bytes),
+            content.as_deref(),
+        ) {
+            refuse(&mut out, path, e.to_string());
+            continue;
+        }
         let Some(bytes) = content else { continue };
         total += bytes.len() as u64;
         if bytes.len() as u64 > limits.max_file_bytes {
@@ -160,7 +189,7 @@ pub fn check(
             );
             continue;
         };
-        let before = original(path).unwrap_or_default();
+        let before = before.unwrap_or_default();
         let old: std::collections::HashSet<&str> = before.lines().collect();
         for (n, line) in text.lines().enumerate() {
             if old.contains(line) {

@@ -1,15 +1,14 @@
-//! Idempotency helpers: find before create, so a re-run or a duplicate delivery edits what the
-//! first run made instead of adding a second comment, branch or pull request.
+//! Write sequences the forge tests drive the ports with (find before create, commit then move
+//! the branch): the publisher does the same through change sets; these exercise the forges'
+//! own answers to repeats, races and ambiguous replies directly.
+#![allow(dead_code)]
 
-use super::{
+use codex_orchestrator::forge::{
     Comment, FileChange, Forge, ForgeError, NewCommit, NewPullRequest, PrUpdate, PullRequest,
     Result, Signature,
 };
 
-/// The hidden marker that identifies our comment for a role: `<!-- codex-orchestrator:reviewer -->`.
-pub fn marker(role: &str) -> String {
-    format!("<!-- codex-orchestrator:{role} -->")
-}
+pub use codex_orchestrator::vocab::branches::marker;
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

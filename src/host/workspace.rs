@@ -1,7 +1,8 @@
 //! The checkout as the developer's scratch space: model edits are written into the work tree so
 //! the repository's own tests (with whatever the workflow installed) run on them, and every file
-//! is put back exactly as it was when the run ends, whatever happened. Nothing here decides what
-//! may be written: `safety` has checked every path before `write` is called.
+//! is put back exactly as it was when the run ends, whatever happened. What else changed (what
+//! the tests wrote) is noticed and reported, never published. Nothing here decides what may be
+//! written: `policy::change` has checked every path before `write` is called.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -13,6 +14,40 @@ pub struct Workspace {
     originals: BTreeMap<String, Option<Vec<u8>>>,
     /// Directories this run created, deepest last.
     created_dirs: Vec<PathBuf>,
+    /// The work tree's files (size, modified time) before the first write, to tell what else
+    /// changed later.
+    baseline: Option<BTreeMap<String, (u64, Option<std::time::SystemTime>)>>,
+}
+
+/// At most this many files are looked at when noticing what the tests wrote.
+const SNAPSHOT_FILES: usize = 100_000;
+
+/// (size, mtime) of every file under `root` (skipping `.git`), bounded.
+fn snapshot(root: &Path) -> BTreeMap<String, (u64, Option<std::time::SystemTime>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if out.len() >= SNAPSHOT_FILES {
+                return out;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            if prefix.is_empty() && name == ".git" {
+                continue;
+            }
+            let rel = format!("{prefix}{name}");
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() && !entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                stack.push((entry.path(), format!("{rel}/")));
+            } else {
+                out.insert(rel, (meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    out
 }
 
 impl Workspace {
@@ -21,6 +56,7 @@ impl Workspace {
             root: root.to_path_buf(),
             originals: BTreeMap::new(),
             created_dirs: Vec::new(),
+            baseline: None,
         }
     }
 
@@ -40,6 +76,9 @@ impl Workspace {
     /// path that leaves the work tree or passes through a symlink on disk.
     pub fn write(&mut self, path: &str, content: Option<&[u8]>) -> std::io::Result<()> {
         let full = self.inside(path)?;
+        if self.baseline.is_none() {
+            self.baseline = Some(snapshot(&self.root));
+        }
         if !self.originals.contains_key(path) {
             let before = match std::fs::read(&full) {
                 Ok(b) => Some(b),
@@ -127,6 +166,43 @@ impl Workspace {
     }
 }
 
+impl crate::host::Scratch for Workspace {
+    fn write(&mut self, path: &str, content: Option<&[u8]>) -> std::io::Result<()> {
+        Workspace::write(self, path, content)
+    }
+
+    fn strays(&self) -> Vec<String> {
+        let Some(before) = &self.baseline else {
+            return Vec::new();
+        };
+        let after = snapshot(&self.root);
+        let ours = |p: &str| {
+            self.originals.contains_key(p)
+                || self
+                    .created_dirs
+                    .iter()
+                    .any(|d| d.strip_prefix(&self.root).is_ok_and(|r| r == Path::new(p)))
+        };
+        let mut out: Vec<String> = after
+            .iter()
+            .filter(|(p, meta)| !ours(p) && before.get(*p) != Some(meta))
+            .map(|(p, _)| p.clone())
+            .chain(
+                before
+                    .keys()
+                    .filter(|p| !after.contains_key(*p) && !ours(p))
+                    .map(|p| format!("{p} (deleted)")),
+            )
+            .collect();
+        out.truncate(50);
+        out
+    }
+
+    fn restore(&mut self) -> Vec<String> {
+        Workspace::restore(self)
+    }
+}
+
 impl Drop for Workspace {
     fn drop(&mut self) {
         let failed = self.restore();
@@ -160,6 +236,20 @@ mod tests {
             "old"
         );
         assert!(!dir.path().join("deep").exists());
+    }
+
+    #[test]
+    fn notices_what_else_changed() {
+        use crate::host::Scratch as _;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "b").unwrap();
+        let mut ws = Workspace::new(dir.path());
+        ws.write("a.txt", Some(b"edited")).unwrap();
+        std::fs::write(dir.path().join("b.txt"), "tests changed me").unwrap();
+        std::fs::write(dir.path().join("new.log"), "x").unwrap();
+        let strays = ws.strays();
+        assert_eq!(strays, ["b.txt", "new.log"], "{strays:?}");
     }
 
     #[test]
