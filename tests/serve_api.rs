@@ -232,7 +232,7 @@ async fn jobs_get_only_their_phase_s_credential_and_nothing_of_the_server_s_envi
         ["--repo-dir".to_string(), dir.clone(), "publish".into()]
     );
     assert!(argv[3].ends_with("changes.json"));
-    assert_eq!(argv[4], "--json");
+    assert_eq!(argv[4..], ["--role", "reviewer", "--pr", "9", "--json"]);
     assert_eq!(
         penv["GH_TOKEN"], WRITE_TOKEN,
         "only the publish phase writes"

@@ -75,13 +75,16 @@ fn drop_empty_codex_vars() {
 }
 
 fn dispatch(cli: &Cli) -> Result<u8, Failure> {
+    // Serve mode handles SIGTERM itself: it drains and re-queues its jobs before it exits.
+    if let Command::Serve(args) = &cli.command {
+        return serve_cmd::run(args);
+    }
     // Cancelling a run (SIGINT, SIGTERM) stops it with a bounded clean-up, whatever it does.
     cancel::install();
     // These two make a forge rather than read a repository: no configuration to load first.
     match &cli.command {
         Command::Forge(cmd) => return forge_cmd::run(cmd, cli.global.json),
         Command::Demo { dir } => return demo::run(&cli.global, dir.as_deref()),
-        Command::Serve(args) => return serve_cmd::run(args),
         _ => {}
     }
     let global = forge::local_checkout(&cli.global).map_err(Failure::usage)?;

@@ -269,13 +269,20 @@ async fn run_inner(
     let mut env = base_env(app, job, &repo, &checkout.default_branch, &files);
     env.push(("CODEX_REPORT".into(), path_text(&files.publish_report)));
     env.push(("GH_TOKEN".into(), write.expose().to_string()));
-    let args: Vec<String> = vec![
+    // The role and pull request come from the job, not from the file (the publisher does not
+    // trust the change set's own word for them).
+    let mut args: Vec<String> = vec![
         "--repo-dir".into(),
         path_text(&checkout.dir),
         "publish".into(),
         path_text(&files.changes),
-        "--json".into(),
+        "--role".into(),
+        job.role.as_str().into(),
     ];
+    if let Some(pr) = job.pr {
+        args.extend(["--pr".into(), pr.to_string()]);
+    }
+    args.push("--json".into());
     let out_path = files.dir.join("publish.out");
     let published = spawn_with_stdout(
         app,

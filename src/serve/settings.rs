@@ -12,9 +12,10 @@ use crate::config::Secret;
 /// Reads one environment variable; tests pass their own.
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// The process environment as an `Env`.
+/// The process environment as an `Env`: credentials from the vault `main` sealed them into
+/// (`config::secret::seal`), everything else from the environment.
 pub fn process_env() -> Env {
-    Arc::new(|name| std::env::var(name).ok())
+    Arc::new(crate::config::secret::vault)
 }
 
 #[derive(Clone)]
