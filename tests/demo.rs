@@ -289,3 +289,43 @@ fn a_dry_run_or_observe_demo_prints_what_it_would_write_and_opens_no_pull_reques
         assert!(!r.stdout.contains("0000000000"), "no placeholder shas");
     }
 }
+
+#[test]
+fn an_openai_compatible_server_is_used_too() {
+    let (_rt, fake) = ollama(fake_ollama::default_models());
+    fake.openai_only();
+    fake.llama_cpp(fake_ollama::LlamaCpp {
+        n_ctx: 32768,
+        tokenize: true,
+        refuse_formats: Vec::new(),
+        predicted_per_second: 5.0,
+    });
+    fake.script_openai([
+        ChatReply::text(
+            &serde_json::json!({"tasks": [{
+                "title": "Add a command line entry point",
+                "type": "feature", "priority": "P2", "depends_on": [],
+                "acceptance": ["`python -m src.app Ada` prints Hello, Ada!"],
+                "files": ["src/app.py"], "estimate": "2h"
+            }]})
+            .to_string(),
+        ),
+        ChatReply::text(
+            &serde_json::json!({
+                "summary": "Adds CI.", "verdict": "comment", "criteria": [], "findings": []
+            })
+            .to_string(),
+        ),
+    ]);
+    let (_tmp, r) = demo_with_ollama(&fake.base_url);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "answers and has qwen3:32b; the planner and the reviewer use it (OpenAI-compatible API)"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fake.openai_requests().len(), 2, "{}", r.stdout);
+    assert_eq!(fake.hits("/api/chat"), 0);
+}

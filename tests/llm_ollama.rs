@@ -636,3 +636,150 @@ async fn preflight_names_every_missing_model_once() {
     assert_eq!(fake.hits("/api/version"), 1);
     assert_eq!(fake.hits("/api/tags"), 1);
 }
+
+#[tokio::test]
+async fn a_server_that_ignores_num_predict_is_stopped_at_the_token_cap() {
+    let fake = FakeOllama::default().await;
+    fake.script([ChatReply::endless("tok ", Duration::from_millis(1))]);
+    let mut r = req("tiny:latest", "hi");
+    r.max_output_tokens = Some(50);
+    let start = Instant::now();
+    let err = client(&fake).chat(&r).await.unwrap_err();
+    match &err {
+        LlmError::OutputLimit {
+            unit, limit, got, ..
+        } => {
+            assert_eq!(*unit, "tokens");
+            assert_eq!(*limit, 50);
+            assert!(*got > 50 && *got < 200, "{got}");
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    assert!(
+        err.to_string().contains("ignores the output limit"),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(fake.hits("/api/chat"), 1, "not retried");
+}
+
+#[tokio::test]
+async fn an_endless_stream_ends_at_the_call_deadline() {
+    let fake = FakeOllama::default().await;
+    // One token every 20 ms: the idle timeout (300 ms) never fires.
+    fake.script([ChatReply::endless("tok ", Duration::from_millis(20))]);
+    let mut s = settings(&fake.base_url);
+    s.call_deadline = Duration::from_millis(700);
+    let c = OllamaClient::new(s).unwrap().with_progress(None);
+    let mut r = req("tiny:latest", "hi");
+    r.max_output_tokens = Some(1500);
+    let start = Instant::now();
+    let err = c.chat(&r).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LlmError::Timeout {
+                phase: TimeoutPhase::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("llm.call_deadline"), "{err}");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_buffered_answer_is_capped_in_bytes() {
+    let fake = FakeOllama::default().await;
+    fake.script([ChatReply::endless(&"x".repeat(10_000), Duration::ZERO)]);
+    let mut s = settings(&fake.base_url);
+    s.max_output_bytes = 64 * 1024;
+    let c = OllamaClient::new(s).unwrap().with_progress(None);
+    let err = c.chat(&req("tiny:latest", "hi")).await.unwrap_err();
+    match &err {
+        LlmError::OutputLimit {
+            unit, limit, got, ..
+        } => {
+            assert_eq!((*unit, *limit), ("bytes", 64 * 1024));
+            assert!(*got <= 64 * 1024 + 10_000, "{got}");
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    assert!(err.to_string().contains("llm.max_output_bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn metadata_answers_are_size_limited() {
+    let fake = FakeOllama::default().await;
+    fake.pad_probes(9 * 1024 * 1024);
+    let mut s = settings(&fake.base_url);
+    s.probe_timeout = Duration::from_secs(20);
+    let err = OllamaClient::new(s)
+        .unwrap()
+        .with_progress(None)
+        .chat(&req("tiny:latest", "hi"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::ResponseTooLarge { .. }), "{err:?}");
+    assert!(err.to_string().contains("llm.base_url"), "{err}");
+    assert_eq!(fake.hits("/api/chat"), 0);
+}
+
+#[tokio::test]
+async fn a_request_validation_500_is_not_retried() {
+    let fake = FakeOllama::default().await;
+    fake.script([
+        ChatReply::status(
+            500,
+            r#"{"error":"invalid request: options.num_ctx must be one of the supported sizes"}"#,
+        ),
+        ChatReply::text("never"),
+    ]);
+    let err = client(&fake)
+        .chat(&req("tiny:latest", "hi"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LlmError::Server { status: 500, .. }),
+        "{err:?}"
+    );
+    assert_eq!(fake.hits("/api/chat"), 1, "an invalid request is sent once");
+}
+
+#[tokio::test]
+async fn prompt_eval_count_calibrates_the_budget() {
+    let fake = FakeOllama::default().await;
+    // The served tokenizer counts twice what chars/4 would.
+    fake.set_chars_per_token(2.0);
+    let c = client(&fake);
+    let before = c.budget("tiny:latest", Some(256)).await.unwrap();
+    assert_eq!(before.calibration, 1.0);
+    // A prompt that fits by our estimate (and the server's count) teaches the ratio.
+    let mut r = req("tiny:latest", &"abcd efgh ".repeat(200));
+    r.max_output_tokens = Some(256);
+    let reply = c.chat(&r).await.unwrap();
+    let est = reply.usage.prompt_tokens_estimated;
+    let ratio = reply.usage.prompt_tokens as f64 / est as f64;
+    assert!(ratio > 1.5, "{} / {est}", reply.usage.prompt_tokens);
+    let after = c.budget("tiny:latest", Some(256)).await.unwrap();
+    assert!(
+        (after.calibration - ratio * 1.10).abs() < 1e-6,
+        "{} vs {ratio}",
+        after.calibration
+    );
+    assert!(after.prompt_room() < before.prompt_room() * 2 / 3);
+    // A prompt the uncalibrated estimate would have sent (the server would have cut it) is
+    // now refused before sending.
+    let mut big = req("tiny:latest", &"abcd efgh ".repeat(500));
+    big.max_output_tokens = Some(256);
+    assert!(before.check(&big.messages).is_ok());
+    let sent = fake.chat_requests().len();
+    let err = c.chat(&big).await.unwrap_err();
+    assert!(matches!(err, LlmError::ContextTooSmall { .. }), "{err:?}");
+    assert_eq!(fake.chat_requests().len(), sent, "refused, not sent");
+}

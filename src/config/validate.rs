@@ -133,6 +133,7 @@ pub fn validate(
         ("llm.boost_first_byte_timeout", llm.boost_first_byte_timeout),
         ("llm.idle_timeout", llm.idle_timeout),
         ("llm.probe_timeout", llm.probe_timeout),
+        ("llm.call_deadline", llm.call_deadline),
         (
             "developer.test_timeout_secs",
             std::time::Duration::from_secs(config.developer.test_timeout_secs),
@@ -147,6 +148,15 @@ pub fn validate(
             "llm.num_ctx",
             "a context under 1024 tokens cannot hold a prompt; leave it unset for the model's own"
                 .into(),
+        );
+    }
+    if llm.max_output_bytes < 4096 {
+        bad(
+            "llm.max_output_bytes",
+            format!(
+                "{} bytes cannot hold an answer; use at least 4096 (default 16777216)",
+                llm.max_output_bytes
+            ),
         );
     }
     if config.developer.max_rounds > 10 {

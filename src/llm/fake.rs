@@ -74,11 +74,11 @@ impl Llm for ScriptedLlm {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(request.clone());
-            let budget = Budget {
-                model: request.model.clone(),
-                num_ctx: self.num_ctx,
-                reserved_output: request.max_output_tokens.unwrap_or(self.default_max_output),
-            };
+            let budget = Budget::new(
+                request.model.clone(),
+                self.num_ctx,
+                request.max_output_tokens.unwrap_or(self.default_max_output),
+            );
             let estimated = budget.check(&request.messages)?;
             let next = self
                 .script
@@ -95,7 +95,7 @@ impl Llm for ScriptedLlm {
                 Some(Scripted::Error(e)) => return Err(e),
                 Some(Scripted::With(f)) => f(request)?,
             };
-            let (text, thinking) = super::structured::strip_think(&text);
+            let (text, thinking) = super::strip_think(&text);
             let usage = CallRecord {
                 model: request.model.clone(),
                 role: request.role.map(|r| r.to_string()),
@@ -122,11 +122,11 @@ impl Llm for ScriptedLlm {
         max_output_tokens: Option<u32>,
     ) -> BoxFuture<'a, Result<Budget, LlmError>> {
         Box::pin(async move {
-            Ok(Budget {
-                model: model.to_string(),
-                num_ctx: self.num_ctx,
-                reserved_output: max_output_tokens.unwrap_or(self.default_max_output),
-            })
+            Ok(Budget::new(
+                model,
+                self.num_ctx,
+                max_output_tokens.unwrap_or(self.default_max_output),
+            ))
         })
     }
 }

@@ -1,11 +1,15 @@
 //! The LLM port: the roles ask a model through a trait; Ollama is the first implementation.
 //!
 //! * [`Llm`] is the trait the roles hold (`&dyn Llm` or `Arc<dyn Llm>`); they never see HTTP.
-//! * [`OllamaClient`] speaks Ollama's native `/api/chat` (streaming NDJSON) and controls
-//!   `num_ctx`, `think` and `format` explicitly; [`OpenAiClient`] is the second-class
-//!   `/v1/chat/completions` client (no `num_ctx` control).
-//! * [`budget`] estimates prompt tokens and tells roles how much room they have; a prompt
-//!   that does not fit is refused, never sent to be truncated silently.
+//! * One chat pipeline ([`driver`]) with a small wire-format trait ([`dialect`]):
+//!   [`OllamaClient`] speaks Ollama's native `/api/chat` (streaming NDJSON) and controls
+//!   `num_ctx`, `think` and `format` explicitly; [`OpenAiClient`] speaks `/v1/chat/completions`
+//!   (SSE), asks the server its context and counts prompts with its tokenizer where it can.
+//!   Every call has a total deadline and output caps (`llm.call_deadline`,
+//!   `llm.max_output_bytes`); every body read is bounded.
+//! * [`budget`] estimates prompt tokens and tells roles how much room they have, calibrated by
+//!   the server's own counts ([`calibrate`]); a prompt that does not fit is refused, never sent
+//!   to be truncated silently.
 //! * [`structured::chat_json`] gets JSON replies validated against a schema, with repair and
 //!   bounded retries.
 //! * [`ScriptedLlm`] is an in-process fake for role unit tests.
@@ -14,15 +18,19 @@
 //! `async_trait` crate: implementors write `Box::pin(async move { … })`.
 
 pub mod budget;
+pub mod calibrate;
+mod dialect;
+mod driver;
 mod error;
 pub mod fake;
-mod ndjson;
+mod lines;
 pub mod ollama;
 pub mod openai;
 pub mod progress;
 pub mod prompts;
 mod settings;
 pub mod structured;
+mod think;
 mod transport;
 
 use std::future::Future;
@@ -32,7 +40,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use budget::{Budget, estimate_message_tokens, estimate_tokens};
-pub use error::{LlmError, TimeoutPhase};
+pub use error::{LlmError, TimeoutPhase, context_advice};
 pub use fake::{Scripted, ScriptedLlm};
 pub use ollama::OllamaClient;
 pub use openai::OpenAiClient;
@@ -42,6 +50,7 @@ pub use settings::{
     ApiKind, LlmSettings, ModelRouting, NO_MODEL, RoleModel, RoleName, Route, Tier,
 };
 pub use structured::{Structured, chat_json, extract_json};
+pub use think::strip_think;
 
 /// A boxed, sendable future (what the object-safe trait returns).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -109,6 +118,8 @@ pub struct ChatRequest {
     pub think: Think,
     /// Overrides the settings' first-byte timeout (boost routes use a longer one).
     pub first_byte_timeout: Option<Duration>,
+    /// Overrides the settings' total deadline of the call (`llm.call_deadline`).
+    pub deadline: Option<Duration>,
     /// For progress lines and the call record.
     pub role: Option<RoleName>,
 }
@@ -123,6 +134,7 @@ impl ChatRequest {
             json_schema: None,
             think: Think::Off,
             first_byte_timeout: None,
+            deadline: None,
             role: None,
         }
     }
@@ -163,9 +175,10 @@ pub struct Reply {
 pub trait Llm: Send + Sync {
     /// Sends one chat request and waits for the complete answer.
     ///
-    /// Fails (never silently) when the prompt does not fit the context, when the output was
-    /// cut (`done_reason: "length"` → [`LlmError::OutputTruncated`]), on stream errors,
-    /// timeouts and HTTP errors.
+    /// Fails (never silently) when the prompt does not fit the context (see
+    /// [`LlmError::is_context_overflow`]), when the output was cut (`done_reason: "length"` →
+    /// [`LlmError::OutputTruncated`]) or ran past its caps ([`LlmError::OutputLimit`]), on
+    /// stream errors, timeouts (the call's deadline included) and HTTP errors.
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<Reply, LlmError>>;
 
     /// The context budget for a model: how many prompt tokens a role may use.

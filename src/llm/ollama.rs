@@ -4,8 +4,9 @@
 //! What this client does that a naive one does not:
 //! * sets `options.num_ctx` explicitly, choosing **one value per model per run** (so the
 //!   server never reloads the model because the context changed between calls);
-//! * refuses a prompt whose (over-)estimate does not fit `num_ctx` minus the output room,
-//!   and fails when `prompt_eval_count` shows the server truncated it anyway;
+//! * refuses a prompt whose calibrated (over-)estimate does not fit `num_ctx` minus the output
+//!   room, fails when `prompt_eval_count` filled `num_ctx` (the server cut the prompt), and
+//!   calibrates the estimate from `prompt_eval_count`;
 //! * sends `think` only to models with the `thinking` capability (`false` for JSON replies,
 //!   `"low"`/`"medium"`/`"high"` for gpt-oss, which cannot switch thinking off);
 //! * treats an `{"error": …}` line after HTTP 200 as a failure and `done_reason: "length"`
@@ -18,14 +19,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::budget::{Budget, check_prompt_eval};
-use super::progress::{CallRecord, Ledger, Progress, ProgressSink, StderrProgress};
-use super::structured::strip_think;
-use super::transport::{HttpFailure, build_client, map_send_error, post_with_retry, read_lines};
-use super::{
-    BoxFuture, ChatRequest, DoneReason, Llm, LlmError, LlmSettings, Message, Reply, Think,
-    TimeoutPhase, prompts::redact,
-};
+use super::budget::Budget;
+use super::dialect::{Call, Dialect, SchemaMode, Stream};
+use super::driver::{Driver, Plan};
+use super::progress::{CallRecord, Ledger, ProgressSink};
+use super::transport::probe_json;
+use super::{ApiKind, BoxFuture, ChatRequest, Llm, LlmError, LlmSettings, Reply, Think};
 
 /// Context length assumed when `/api/show` does not report one.
 pub const UNKNOWN_CONTEXT_LENGTH: u32 = 8192;
@@ -68,14 +67,11 @@ struct Cache {
     num_ctx: HashMap<String, u32>,
 }
 
-/// Client of Ollama's native API. One per run (it caches probes and `num_ctx` choices).
+/// Client of Ollama's native API. One per run (it caches probes and `num_ctx` choices, and
+/// calibrates token estimates per model).
 pub struct OllamaClient {
-    http: reqwest::Client,
-    settings: LlmSettings,
+    driver: Driver,
     cache: Mutex<Cache>,
-    ledger: Ledger,
-    progress: Option<Arc<dyn ProgressSink>>,
-    secrets: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,43 +113,44 @@ fn ns(v: Option<u64>) -> f64 {
 impl OllamaClient {
     pub fn new(settings: LlmSettings) -> Result<Self, LlmError> {
         Ok(OllamaClient {
-            http: build_client(&settings)?,
-            settings,
+            driver: Driver::new(settings)?,
             cache: Mutex::new(Cache::default()),
-            ledger: Ledger::default(),
-            progress: Some(Arc::new(StderrProgress)),
-            secrets: Vec::new(),
         })
     }
 
     /// Records every call into this (shared) ledger.
     pub fn with_ledger(mut self, ledger: Ledger) -> Self {
-        self.ledger = ledger;
+        self.driver.ledger = ledger;
         self
     }
 
     /// Where progress lines go (`None`: nowhere). Default: stderr.
     pub fn with_progress(mut self, sink: Option<Arc<dyn ProgressSink>>) -> Self {
-        self.progress = sink;
+        self.driver.progress = sink;
         self
     }
 
     /// Secrets replaced by `[REDACTED]` in every message before it leaves the process.
     pub fn with_secrets(mut self, secrets: Vec<String>) -> Self {
-        self.secrets = secrets;
+        self.driver.secrets = secrets;
         self
     }
 
     pub fn settings(&self) -> &LlmSettings {
-        &self.settings
+        &self.driver.settings
     }
 
     pub fn ledger(&self) -> &Ledger {
-        &self.ledger
+        &self.driver.ledger
+    }
+
+    /// What the run learned about `model`'s tokenizer.
+    pub fn calibration(&self, model: &str) -> super::calibrate::ModelCalibration {
+        self.driver.calibration.get(model)
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{}", self.settings.base(), path)
+        format!("{}{}", self.settings().base(), path)
     }
 
     async fn get_json(
@@ -162,43 +159,14 @@ impl OllamaClient {
         body: Option<Value>,
         model: &str,
     ) -> Result<(u16, Value), LlmError> {
-        let req = match body {
-            None => self.http.get(self.url(path)),
-            Some(b) => self
-                .http
-                .post(self.url(path))
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(b.to_string()),
-        };
-        let t = self.settings.probe_timeout;
-        let fut = async {
-            let resp = req.send().await?;
-            let status = resp.status().as_u16();
-            let text = resp.text().await?;
-            Ok::<_, reqwest::Error>((status, text))
-        };
-        let (status, text) = match tokio::time::timeout(t, fut).await {
-            Err(_) => {
-                return Err(LlmError::Timeout {
-                    phase: TimeoutPhase::Probe,
-                    after: t,
-                    model: model.to_string(),
-                    base_url: self.settings.base().to_string(),
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(map_send_error(
-                    e,
-                    &self.settings,
-                    model,
-                    TimeoutPhase::Probe,
-                    t,
-                ));
-            }
-            Ok(Ok(x)) => x,
-        };
-        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok((status, v))
+        probe_json(
+            &self.driver.http,
+            self.settings(),
+            &self.url(path),
+            body.as_ref(),
+            model,
+        )
+        .await
     }
 
     /// `/api/version` (cached). Proves the server is reachable.
@@ -255,7 +223,7 @@ impl OllamaClient {
         LlmError::ModelMissing {
             model: model.to_string(),
             available: self.models().await.unwrap_or_default(),
-            base_url: self.settings.base().to_string(),
+            base_url: self.settings().base().to_string(),
         }
     }
 
@@ -334,9 +302,9 @@ impl OllamaClient {
         }
         let info = self.model_info(model).await?;
         let model_max = info.context_length.unwrap_or(UNKNOWN_CONTEXT_LENGTH);
-        let n = match self.settings.num_ctx {
+        let n = match self.settings().num_ctx {
             Some(n) => n.min(model_max),
-            None => model_max.min(self.settings.max_num_ctx),
+            None => model_max.min(self.settings().max_num_ctx),
         }
         .max(256);
         let mut c = self.cache.lock().await;
@@ -345,12 +313,7 @@ impl OllamaClient {
 
     async fn budget_for(&self, model: &str, max_output: Option<u32>) -> Result<Budget, LlmError> {
         let num_ctx = self.num_ctx(model).await?;
-        Ok(Budget {
-            model: model.to_string(),
-            num_ctx,
-            reserved_output: max_output
-                .unwrap_or(self.settings.default_max_output_tokens.min(num_ctx / 4)),
-        })
+        Ok(self.driver.budget(model, num_ctx, max_output))
     }
 
     fn think_value(info: &ModelInfo, req: &ChatRequest) -> Option<Value> {
@@ -383,196 +346,136 @@ impl OllamaClient {
     ) -> Result<Reply, LlmError> {
         let info = self.model_info(&req.model).await?;
         let budget = self.budget_for(&req.model, req.max_output_tokens).await?;
-        record.num_ctx = budget.num_ctx;
-        let messages: Vec<Message> = req
-            .messages
-            .iter()
-            .map(|m| Message {
-                role: m.role,
-                content: redact(&m.content, &self.secrets),
-            })
-            .collect();
-        let estimated = budget.check(&messages)?;
-        record.prompt_tokens_estimated = estimated;
+        let dialect = OllamaChat {
+            url: self.url("/api/chat"),
+            think: Self::think_value(&info, req),
+            keep_alive: self.settings().keep_alive.clone(),
+        };
+        let plan = Plan {
+            server_ctx: budget.num_ctx,
+            context_note: format!("num_ctx {}", budget.num_ctx),
+            budget,
+            counter: None,
+        };
+        match self.driver.chat(&dialect, req, plan, record).await {
+            Err(LlmError::Server {
+                status: 404,
+                body,
+                model,
+            }) if body.to_lowercase().contains("not found") => {
+                let _ = body;
+                Err(self.missing(&model).await)
+            }
+            other => other,
+        }
+    }
+}
 
+/// Ollama's `/api/chat` wire format, for one call.
+struct OllamaChat {
+    url: String,
+    think: Option<Value>,
+    keep_alive: Option<String>,
+}
+
+impl Dialect for OllamaChat {
+    fn api(&self) -> ApiKind {
+        ApiKind::Ollama
+    }
+
+    fn chat_url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn schema_modes(&self) -> Vec<SchemaMode> {
+        vec![SchemaMode::Format]
+    }
+
+    fn body(&self, call: &Call<'_>) -> Value {
+        let req = call.request;
         let mut options = json!({
-            "num_ctx": budget.num_ctx,
-            "num_predict": budget.reserved_output,
+            "num_ctx": call.budget.num_ctx,
+            "num_predict": call.budget.reserved_output,
         });
         if let Some(t) = req.temperature {
             options["temperature"] = json!(t);
         }
-        if let Some(s) = self.settings.seed {
+        if let Some(s) = call.seed {
             options["seed"] = json!(s);
         }
         let mut body = json!({
             "model": req.model,
-            "messages": messages,
+            "messages": call.messages,
             "stream": true,
             "options": options,
         });
-        if let Some(k) = &self.settings.keep_alive {
+        if let Some(k) = &self.keep_alive {
             body["keep_alive"] = json!(k);
         }
-        if let Some(schema) = &req.json_schema {
+        if let (Some(SchemaMode::Format), Some(schema)) = (call.schema_mode, &req.json_schema) {
             body["format"] = schema.clone();
         }
-        if let Some(t) = Self::think_value(&info, req) {
-            body["think"] = t;
+        if let Some(t) = &self.think {
+            body["think"] = t.clone();
         }
-        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Invalid(e.to_string()))?;
+        body
+    }
 
-        let label = format!(
-            "{}{}",
-            req.role.map(|r| format!("{r} ")).unwrap_or_default(),
-            req.model
-        );
-        let progress = Progress::new(
-            self.progress.as_deref(),
-            label,
-            self.settings.progress_interval,
-        );
-        progress.emit(&format!(
-            "started (~{estimated} prompt tokens, num_ctx {})",
-            budget.num_ctx
-        ));
-        let first_byte = req
-            .first_byte_timeout
-            .unwrap_or(self.settings.first_byte_timeout);
-        let model = req.model.clone();
-        let map_status = |f: HttpFailure| -> BoxFuture<'_, LlmError> {
-            let model = model.clone();
-            Box::pin(async move {
-                let lower = f.body.to_lowercase();
-                if f.status == 404 && lower.contains("not found") {
-                    self.missing(&model).await
-                } else {
-                    LlmError::Server {
-                        status: f.status,
-                        body: f.body,
-                        model,
-                    }
-                }
-            })
-        };
-        let (resp, deadline) = post_with_retry(
-            &self.http,
-            &self.settings,
-            &self.url("/api/chat"),
-            &body,
-            &req.model,
-            first_byte,
-            &progress,
-            map_status,
-        )
-        .await?;
-
-        let mut text = String::new();
-        let mut thinking = String::new();
-        let mut last = Chunk::default();
-        let done = {
-            let on_line = |line: &str| -> Result<bool, LlmError> {
-                let chunk: Chunk =
-                    serde_json::from_str(line).map_err(|e| LlmError::StreamError {
-                        model: req.model.clone(),
-                        message: format!(
-                            "unreadable line from the server ({e}): {}",
-                            super::progress::first_chars(line, 200)
-                        ),
-                    })?;
-                if let Some(err) = &chunk.error {
-                    let message = err
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| err.to_string());
-                    return Err(LlmError::StreamError {
-                        model: req.model.clone(),
-                        message,
-                    });
-                }
-                if let Some(m) = &chunk.message {
-                    if !m.content.is_empty() || m.thinking.as_deref().is_some_and(|t| !t.is_empty())
-                    {
-                        progress.token();
-                    }
-                    text.push_str(&m.content);
-                    if let Some(t) = &m.thinking {
-                        thinking.push_str(t);
-                    }
-                }
-                if chunk.done {
-                    last = chunk;
-                    return Ok(true);
-                }
-                Ok(false)
-            };
-            read_lines(
-                resp,
-                &self.settings,
-                &req.model,
-                deadline,
-                first_byte,
-                &progress,
-                on_line,
-            )
-            .await?
-        };
-        if !done {
+    fn decode(&self, model: &str, line: &str, stream: &mut Stream) -> Result<bool, LlmError> {
+        let chunk: Chunk = serde_json::from_str(line).map_err(|e| LlmError::StreamError {
+            model: model.to_string(),
+            message: format!(
+                "unreadable line from the server ({e}): {}",
+                super::progress::first_chars(line, 200)
+            ),
+        })?;
+        if let Some(err) = &chunk.error {
+            let message = err
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| err.to_string());
             return Err(LlmError::StreamError {
-                model: req.model.clone(),
-                message: "the stream ended before the final `done` message (server crashed or connection cut)".into(),
+                model: model.to_string(),
+                message,
             });
         }
-        let prompt_eval = last.prompt_eval_count;
-        let eval_count = last.eval_count.unwrap_or(progress.tokens() as u32);
-        record.prompt_tokens = prompt_eval.unwrap_or(0);
-        record.output_tokens = eval_count;
-        record.load_seconds = ns(last.load_duration);
-        record.prompt_seconds = ns(last.prompt_eval_duration);
-        record.eval_seconds = ns(last.eval_duration);
-        record.total_seconds = if last.total_duration.is_some() {
-            ns(last.total_duration)
-        } else {
-            progress.elapsed().as_secs_f64()
-        };
-        record.tokens_per_second = if record.eval_seconds > 0.0 {
-            eval_count as f64 / record.eval_seconds
-        } else {
-            0.0
-        };
-        let done_reason = DoneReason::parse(last.done_reason.as_deref().unwrap_or("stop"));
-        record.done_reason = last.done_reason.clone().unwrap_or_else(|| "stop".into());
-        progress.emit(&format!(
-            "done ({}; {} prompt tokens evaluated)",
-            record.done_reason, record.prompt_tokens
-        ));
-        check_prompt_eval(&budget, estimated, prompt_eval)?;
-        let (clean, inline_thinking) = strip_think(&text);
-        if done_reason == DoneReason::Length {
-            return Err(LlmError::OutputTruncated {
-                model: req.model.clone(),
-                eval_count,
-                limit: budget.reserved_output,
-                partial: clean,
-            });
+        if let Some(m) = &chunk.message {
+            stream.push(&m.content, m.thinking.as_deref());
         }
-        let thinking = match (thinking.is_empty(), inline_thinking) {
-            (true, None) => None,
-            (true, Some(t)) => Some(t),
-            (false, _) => Some(thinking),
+        if !chunk.done {
+            return Ok(false);
+        }
+        stream.done_reason = Some(chunk.done_reason.unwrap_or_else(|| "stop".into()));
+        let c = &mut stream.counts;
+        c.prompt_tokens = chunk.prompt_eval_count;
+        c.output_tokens = chunk.eval_count;
+        c.load_seconds = chunk.load_duration.map(|_| ns(chunk.load_duration));
+        c.prompt_seconds = chunk
+            .prompt_eval_duration
+            .map(|_| ns(chunk.prompt_eval_duration));
+        c.eval_seconds = chunk.eval_duration.map(|_| ns(chunk.eval_duration));
+        c.total_seconds = chunk.total_duration.map(|_| ns(chunk.total_duration));
+        c.tokens_per_second = match (chunk.eval_count, chunk.eval_duration) {
+            (Some(n), Some(d)) if d > 0 => Some(n as f64 / ns(Some(d))),
+            _ => None,
         };
-        Ok(Reply {
-            text: clean,
-            thinking,
-            done_reason,
-            usage: record.clone(),
+        Ok(true)
+    }
+
+    fn finish(&self, model: &str, done: bool, _stream: &Stream) -> Result<(), LlmError> {
+        if done {
+            return Ok(());
+        }
+        Err(LlmError::StreamError {
+            model: model.to_string(),
+            message: "the stream ended before the final `done` message (server crashed or connection cut)".into(),
         })
     }
 }
 
 impl Llm for OllamaClient {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<Reply, LlmError>> {
-        Box::pin(self.ledger.recorded(request, async |record| {
+        Box::pin(self.driver.ledger.recorded(request, async |record| {
             self.chat_inner(request, record).await
         }))
     }
@@ -602,7 +505,7 @@ impl Llm for OllamaClient {
             Err(LlmError::ModelMissing {
                 model: missing.join(" "),
                 available: self.models().await.unwrap_or_default(),
-                base_url: self.settings.base().to_string(),
+                base_url: self.settings().base().to_string(),
             })
         })
     }

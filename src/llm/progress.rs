@@ -7,14 +7,20 @@ use serde::{Deserialize, Serialize};
 
 /// Accounting of one model call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CallRecord {
     pub model: String,
     /// Role that made the call, when known.
     pub role: Option<String>,
     /// Prompt tokens evaluated by the server (`prompt_eval_count`; small on a cache hit).
     pub prompt_tokens: u32,
-    /// Our estimate of the prompt before sending.
+    /// Our estimate of the prompt before sending (uncalibrated).
     pub prompt_tokens_estimated: u32,
+    /// The prompt as the server's own tokenizer counted it before sending (llama.cpp
+    /// `/tokenize`), when it offers one.
+    pub prompt_tokens_counted: Option<u32>,
+    /// The calibration factor the prompt was checked with (server tokens per estimated token).
+    pub calibration: f64,
     /// Output tokens (`eval_count`).
     pub output_tokens: u32,
     pub num_ctx: u32,
@@ -22,9 +28,14 @@ pub struct CallRecord {
     pub prompt_seconds: f64,
     pub eval_seconds: f64,
     pub total_seconds: f64,
-    /// Output tokens per second of generation (`eval_count / eval_duration`).
+    /// Output tokens per second of generation only (the server's timings: Ollama
+    /// `eval_count / eval_duration`, llama.cpp `timings.predicted_per_second`; else measured
+    /// from the first to the last streamed token). 0 when unknown.
     pub tokens_per_second: f64,
     pub done_reason: String,
+    /// How a JSON reply was asked for: `format` (Ollama, schema), `json_schema`,
+    /// `json_object` or `prompt` (schema in the prompt only, for servers that refuse both).
+    pub structured_output: Option<String>,
     /// `None` on success; the error message otherwise.
     pub error: Option<String>,
 }
@@ -108,9 +119,13 @@ pub fn render_markdown_table(records: &[CallRecord]) -> String {
         pt += r.prompt_tokens as u64;
         ot += r.output_tokens as u64;
         tt += r.total_seconds;
-        let result = match &r.error {
-            Some(e) => format!("error: {}", first_chars(e, 80)),
-            None => r.done_reason.clone(),
+        let result = match (&r.error, r.structured_output.as_deref()) {
+            (Some(e), _) => format!("error: {}", first_chars(e, 80)),
+            // The server refused a JSON schema: say how the JSON was asked for instead.
+            (None, Some(m @ ("json_object" | "prompt"))) => {
+                format!("{} (JSON via {m})", r.done_reason)
+            }
+            (None, _) => r.done_reason.clone(),
         };
         s.push_str(&format!(
             "| {} | {} | `{}` | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |\n",
@@ -159,8 +174,18 @@ pub(crate) struct Progress<'a> {
 
 struct ProgressState {
     first_token: Option<Instant>,
+    last_token: Option<Instant>,
     last_line: Instant,
     tokens: u64,
+}
+
+impl ProgressState {
+    /// Tokens per second between the first and the last token; none before the second token.
+    fn rate(&self) -> Option<f64> {
+        let (first, last) = (self.first_token?, self.last_token?);
+        let secs = last.duration_since(first).as_secs_f64();
+        (self.tokens >= 2 && secs > 0.0).then(|| (self.tokens - 1) as f64 / secs)
+    }
 }
 
 impl<'a> Progress<'a> {
@@ -177,6 +202,7 @@ impl<'a> Progress<'a> {
             start: now,
             state: Mutex::new(ProgressState {
                 first_token: None,
+                last_token: None,
                 last_line: now,
                 tokens: 0,
             }),
@@ -195,6 +221,7 @@ impl<'a> Progress<'a> {
             if s.first_token.is_none() {
                 s.first_token = Some(now);
             }
+            s.last_token = Some(now);
             if now.duration_since(s.last_line) >= self.interval {
                 s.last_line = now;
                 true
@@ -207,8 +234,23 @@ impl<'a> Progress<'a> {
         }
     }
 
-    pub(crate) fn tokens(&self) -> u64 {
-        self.with(|s| s.tokens)
+    /// Generation rate measured on the stream (first to last token), when there were two.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        self.with(|s| s.rate())
+    }
+
+    /// Seconds from the start of the call to the first token (load and prompt evaluation).
+    pub(crate) fn until_first_token(&self) -> Option<f64> {
+        self.with(|s| s.first_token)
+            .map(|t| t.duration_since(self.start).as_secs_f64())
+    }
+
+    /// Seconds from the first to the last token.
+    pub(crate) fn generating(&self) -> f64 {
+        self.with(|s| match (s.first_token, s.last_token) {
+            (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+            _ => 0.0,
+        })
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
@@ -217,26 +259,41 @@ impl<'a> Progress<'a> {
 
     pub(crate) fn emit(&self, state: &str) {
         let Some(sink) = self.sink else { return };
-        let (tokens, gen_secs) = self.with(|s| {
-            (
-                s.tokens,
-                s.first_token
-                    .map(|t| t.elapsed().as_secs_f64())
-                    .unwrap_or(0.0),
-            )
-        });
-        let rate = if gen_secs > 0.0 {
-            tokens as f64 / gen_secs
-        } else {
-            0.0
+        let (tokens, rate) = self.with(|s| (s.tokens, s.rate()));
+        let rate = match rate {
+            Some(r) => format!("{r:.1} tok/s"),
+            None => "- tok/s".to_string(),
         };
         sink.line(&format!(
-            "llm {}: {} tokens, {:.1} tok/s, {:.1}s elapsed {}",
+            "llm {}: {} tokens, {rate}, {:.1}s elapsed {}",
             self.label,
             tokens,
-            rate,
             self.elapsed().as_secs_f64(),
             state
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_rate_before_the_second_token() {
+        let mem = MemoryProgress::default();
+        let p = Progress::new(Some(&mem), "m".into(), Duration::from_secs(3600));
+        p.emit("started");
+        p.token();
+        p.emit("one");
+        std::thread::sleep(Duration::from_millis(20));
+        p.token();
+        p.emit("two");
+        let lines = mem.lines();
+        assert!(lines[0].contains("0 tokens, - tok/s"), "{lines:?}");
+        assert!(lines[1].contains("1 tokens, - tok/s"), "{lines:?}");
+        // One token in ≥ 20 ms: at most 50 tok/s, never the 838926.2 of a division by ~0.
+        let rate = p.rate().unwrap();
+        assert!(rate > 0.0 && rate <= 50.0, "{rate}");
+        assert!(!lines[2].contains("- tok/s"), "{lines:?}");
     }
 }

@@ -38,10 +38,18 @@ pub struct LlmSettings {
     /// Longest silence between two streamed chunks.
     #[serde(with = "secs")]
     pub idle_timeout: Duration,
-    /// Timeout of the metadata probes (`/api/version`, `/api/tags`, `/api/show`).
+    /// Timeout of the metadata probes (`/api/version`, `/api/tags`, `/api/show`, `/props`).
     #[serde(with = "secs")]
     pub probe_timeout: Duration,
-    /// Retries after a connection error, HTTP 5xx or 429 (not counting the first try).
+    /// Longest one model call may take in total: retries, model load, prompt, streaming. A
+    /// server that ignores the output limit and streams on is stopped here.
+    #[serde(with = "secs")]
+    pub call_deadline: Duration,
+    /// Most bytes of answer (text and thinking) one call may stream before it is stopped
+    /// (default 16 MiB: above the largest change a Developer may write, 4 MiB).
+    pub max_output_bytes: u64,
+    /// Retries after a connection error, HTTP 429 or a 5xx that does not say the request is
+    /// invalid (not counting the first try).
     pub max_retries: u32,
     /// First backoff; doubled on each retry.
     #[serde(with = "secs")]
@@ -78,6 +86,8 @@ impl Default for LlmSettings {
             boost_first_byte_timeout: Duration::from_secs(600),
             idle_timeout: Duration::from_secs(120),
             probe_timeout: Duration::from_secs(30),
+            call_deadline: Duration::from_secs(1800),
+            max_output_bytes: 16 * 1024 * 1024,
             max_retries: 3,
             retry_backoff: Duration::from_secs(2),
             num_ctx: None,

@@ -5,44 +5,13 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::budget::{MESSAGE_OVERHEAD, estimate_tokens, truncate_to_tokens};
 use super::progress::first_chars;
+use super::think::strip_think;
 use super::{ChatRequest, Llm, LlmError, Message, Reply};
 
 /// Retries (new model calls) after the first answer failed validation.
 pub const MAX_STRUCTURED_RETRIES: u32 = 2;
-
-/// Removes `<think>…</think>` blocks (and everything before an unopened `</think>`).
-/// Returns the cleaned text and the thinking text, if any.
-pub fn strip_think(text: &str) -> (String, Option<String>) {
-    let mut thinking = Vec::new();
-    let mut rest = text.to_string();
-    // An unopened closing tag: the model thought by default and the opening tag was eaten
-    // by the chat template.
-    if let Some(close) = rest.find("</think>") {
-        let open = rest.find("<think>");
-        if open.is_none_or(|o| o > close) {
-            thinking.push(rest[..close].trim().to_string());
-            rest = rest[close + "</think>".len()..].to_string();
-        }
-    }
-    while let Some(open) = rest.find("<think>") {
-        match rest[open..].find("</think>") {
-            Some(rel) => {
-                let close = open + rel;
-                thinking.push(rest[open + "<think>".len()..close].trim().to_string());
-                rest = format!("{}{}", &rest[..open], &rest[close + "</think>".len()..]);
-            }
-            None => {
-                // Unclosed: everything after is thinking.
-                thinking.push(rest[open + "<think>".len()..].trim().to_string());
-                rest.truncate(open);
-            }
-        }
-    }
-    let thinking: Vec<String> = thinking.into_iter().filter(|t| !t.is_empty()).collect();
-    let t = (!thinking.is_empty()).then(|| thinking.join("\n"));
-    (rest.trim().to_string(), t)
-}
 
 /// Finds the JSON value in a model's reply: strips thinking, prefers a fenced code block,
 /// else the first balanced `{…}` or `[…]` (string-aware). Returns the candidate text.
@@ -256,8 +225,9 @@ pub struct Structured<T> {
 ///
 /// Per answer: strip thinking, fences and prose, parse (with one local repair of trailing
 /// commas), check the schema (required keys, types, enums), deserialize. When that fails the
-/// model is asked again, with its answer and the validation error in the conversation, at most
-/// [`MAX_STRUCTURED_RETRIES`] times; then [`LlmError::InvalidStructuredReply`].
+/// model is asked again, with its last answer and the validation error in the conversation (cut
+/// to the room the budget leaves), at most [`MAX_STRUCTURED_RETRIES`] times; then
+/// [`LlmError::InvalidStructuredReply`].
 /// A cut-off answer (`done_reason: "length"`) counts as invalid and is retried the same way.
 pub async fn chat_json<T: DeserializeOwned>(
     llm: &dyn Llm,
@@ -265,6 +235,7 @@ pub async fn chat_json<T: DeserializeOwned>(
     schema: &Value,
 ) -> Result<Structured<T>, LlmError> {
     request.json_schema = Some(schema.clone());
+    let base = request.messages.clone();
     let mut attempts = 0;
     let mut last_error;
     let mut last_text;
@@ -298,15 +269,49 @@ pub async fn chat_json<T: DeserializeOwned>(
                 last_reply_excerpt: first_chars(&last_text, 300),
             });
         }
+        // The retry carries only the last failure, sized to the room the prompt leaves: a
+        // prompt that filled its budget must not be pushed out of the context by the retry.
+        let room = match llm.budget(&request.model, request.max_output_tokens).await {
+            Ok(b) => b.room_after(&base),
+            Err(_) => u32::MAX,
+        };
+        request.messages = base.clone();
         request
             .messages
-            .push(Message::assistant(first_chars(&last_text, 4000)));
-        request.messages.push(Message::user(format!(
-            "Your previous reply was not valid: {last_error}.\n\
-             Reply again with ONLY one JSON value that matches this JSON schema, with no prose, \
-             no code fences and no thinking:\n{schema}"
-        )));
+            .extend(retry_messages(&last_text, &last_error, schema, room));
     }
+}
+
+/// The messages that ask again after an invalid reply: the reply (cut to fit) and the error
+/// with the schema; less when the room is short, nothing when there is none.
+fn retry_messages(last_text: &str, last_error: &str, schema: &Value, room: u32) -> Vec<Message> {
+    let cost = |m: &str| estimate_tokens(m) + MESSAGE_OVERHEAD;
+    let full = format!(
+        "Your previous reply was not valid: {last_error}.\n\
+         Reply again with ONLY one JSON value that matches this JSON schema, with no prose, \
+         no code fences and no thinking:\n{schema}"
+    );
+    let short = format!(
+        "Your previous reply was not valid: {}.\nReply again with ONLY the JSON value asked \
+         for, with no prose, no code fences and no thinking.",
+        first_chars(last_error, 300)
+    );
+    let feedback = if cost(&full) + 64 <= room {
+        full
+    } else if cost(&short) <= room {
+        short
+    } else {
+        return Vec::new();
+    };
+    let left = room.saturating_sub(cost(&feedback));
+    let excerpt = first_chars(last_text, 4000);
+    let excerpt = truncate_to_tokens(&excerpt, left.saturating_sub(MESSAGE_OVERHEAD + 16));
+    let mut out = Vec::new();
+    if left > MESSAGE_OVERHEAD + 32 && !excerpt.trim().is_empty() {
+        out.push(Message::assistant(excerpt));
+    }
+    out.push(Message::user(feedback));
+    out
 }
 
 #[cfg(test)]
@@ -327,6 +332,23 @@ mod tests {
         );
         assert!(extract_json("no json here").is_none());
         assert_eq!(repair("{\"a\": [1,2,],}").unwrap(), "{\"a\": [1,2]}");
+    }
+
+    #[test]
+    fn a_retry_fits_the_room_left() {
+        let schema = serde_json::json!({"type": "object", "required": ["a"]});
+        let reply = "x ".repeat(5000);
+        let roomy = retry_messages(&reply, "bad", &schema, 100_000);
+        assert_eq!(roomy.len(), 2);
+        assert!(roomy[1].content.contains("\"required\""));
+        let tight = retry_messages(&reply, "bad", &schema, 200);
+        let cost: u32 = tight
+            .iter()
+            .map(|m| estimate_tokens(&m.content) + MESSAGE_OVERHEAD)
+            .sum();
+        assert!(cost <= 200, "{cost}");
+        assert!(tight.last().unwrap().content.contains("not valid: bad"));
+        assert!(retry_messages(&reply, "bad", &schema, 10).is_empty());
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! assertions. Like the real Ollama, a prompt longer than the request's `num_ctx` is silently
 //! truncated (the reported `prompt_eval_count` then stays just under `num_ctx`). The fake
 //! "tokenizer" counts `chars_per_token` characters per token (default 4).
+//!
+//! [`FakeOllama::llama_cpp`] makes the `/v1` side behave like llama.cpp's `llama-server`: its
+//! context in `/v1/models` (`meta.n_ctx`) and `/props`, a `/tokenize` endpoint, HTTP 400
+//! `exceed_context_size_error` for a prompt that does not fit, `timings` in the last event; and
+//! [`FakeOllama::openai_only`] turns the Ollama endpoints off (404), like a server that speaks
+//! only the OpenAI-compatible API.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -60,6 +66,8 @@ pub enum ChatReply {
     Status(u16, String),
     /// Waits before answering at all (no headers until then).
     Delay(Duration, Box<ChatReply>),
+    /// A server that ignores the output limit: streams `piece` every `every`, forever.
+    Endless { piece: String, every: Duration },
 }
 
 impl ChatReply {
@@ -107,6 +115,25 @@ impl ChatReply {
     pub fn delayed(self, d: Duration) -> Self {
         ChatReply::Delay(d, Box::new(self))
     }
+    pub fn endless(piece: &str, every: Duration) -> Self {
+        ChatReply::Endless {
+            piece: piece.to_string(),
+            every,
+        }
+    }
+}
+
+/// How the `/v1` side behaves like llama.cpp's server.
+#[derive(Debug, Clone, Default)]
+pub struct LlamaCpp {
+    /// The server's context (`-c`).
+    pub n_ctx: u32,
+    /// Whether `/tokenize` answers.
+    pub tokenize: bool,
+    /// `response_format` types answered with HTTP 400.
+    pub refuse_formats: Vec<String>,
+    /// Generation rate reported in `timings`.
+    pub predicted_per_second: f64,
 }
 
 #[derive(Default)]
@@ -118,6 +145,10 @@ struct Inner {
     openai_bodies: Vec<Value>,
     hits: Vec<String>,
     chars_per_token: f64,
+    llama: Option<LlamaCpp>,
+    openai_only: bool,
+    /// Bytes of padding added to every metadata answer.
+    probe_padding: usize,
 }
 
 #[derive(Clone, Default)]
@@ -182,6 +213,8 @@ impl FakeOllama {
             .route("/api/chat", post(chat))
             .route("/v1/models", get(v1_models))
             .route("/v1/chat/completions", post(v1_chat))
+            .route("/props", get(props))
+            .route("/tokenize", post(tokenize))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -226,6 +259,22 @@ impl FakeOllama {
         self.shared.with(|i| i.chars_per_token = c);
     }
 
+    /// The `/v1` side behaves like llama.cpp's server (see the module docs).
+    pub fn llama_cpp(&self, l: LlamaCpp) {
+        self.shared.with(|i| i.llama = Some(l));
+    }
+
+    /// Only the OpenAI-compatible API answers; `/api/*` is 404.
+    pub fn openai_only(&self) {
+        self.shared.with(|i| i.openai_only = true);
+    }
+
+    /// Pads every metadata answer (`/api/tags`, `/api/show`, `/v1/models`, `/props`) by this
+    /// many bytes.
+    pub fn pad_probes(&self, bytes: usize) {
+        self.shared.with(|i| i.probe_padding = bytes);
+    }
+
     /// Bodies of the `/api/chat` requests received.
     pub fn chat_requests(&self) -> Vec<Value> {
         self.shared.with(|i| i.chat_bodies.clone())
@@ -242,8 +291,24 @@ impl FakeOllama {
     }
 }
 
+fn no_ollama(s: &Shared) -> Option<Response> {
+    s.with(|i| i.openai_only)
+        .then(|| (StatusCode::NOT_FOUND, "404 page not found").into_response())
+}
+
+fn padded(s: &Shared, mut v: Value) -> Response {
+    let pad = s.with(|i| i.probe_padding);
+    if pad > 0 {
+        v["padding"] = json!("x".repeat(pad));
+    }
+    axum::Json(v).into_response()
+}
+
 async fn version(State(s): State<Shared>) -> Response {
     s.with(|i| i.hits.push("/api/version".into()));
+    if let Some(r) = no_ollama(&s) {
+        return r;
+    }
     axum::Json(json!({"version": "0.12.6"})).into_response()
 }
 
@@ -252,6 +317,9 @@ async fn tags(State(s): State<Shared>) -> Response {
         i.hits.push("/api/tags".into());
         i.models.clone()
     });
+    if let Some(r) = no_ollama(&s) {
+        return r;
+    }
     let list: Vec<Value> = models
         .iter()
         .map(|m| {
@@ -259,7 +327,7 @@ async fn tags(State(s): State<Shared>) -> Response {
                    "details": {"family": m.family, "format": "gguf"}})
         })
         .collect();
-    axum::Json(json!({ "models": list })).into_response()
+    padded(&s, json!({ "models": list }))
 }
 
 fn not_found(model: &str) -> Response {
@@ -281,6 +349,9 @@ async fn show(State(s): State<Shared>, body: String) -> Response {
         i.hits.push("/api/show".into());
         i.models.iter().find(|m| m.name == name).cloned()
     });
+    if let Some(r) = no_ollama(&s) {
+        return r;
+    }
     let Some(m) = model else {
         return not_found(&name);
     };
@@ -292,15 +363,17 @@ async fn show(State(s): State<Shared>, body: String) -> Response {
         json!(m.context_length),
     );
     info.insert(format!("{}.embedding_length", m.arch), json!(4096));
-    axum::Json(json!({
-        "modelfile": "# fake",
-        "parameters": "",
-        "template": "{{ .Prompt }}",
-        "details": {"family": m.family, "format": "gguf", "parameter_size": "32B"},
-        "model_info": info,
-        "capabilities": m.capabilities,
-    }))
-    .into_response()
+    padded(
+        &s,
+        json!({
+            "modelfile": "# fake",
+            "parameters": "",
+            "template": "{{ .Prompt }}",
+            "details": {"family": m.family, "format": "gguf", "parameter_size": "32B"},
+            "model_info": info,
+            "capabilities": m.capabilities,
+        }),
+    )
 }
 
 fn body_of(chunks: Vec<(Duration, Vec<u8>)>, content_type: &'static str) -> Response {
@@ -331,7 +404,43 @@ fn fake_prompt_tokens(req: &Value, chars_per_token: f64) -> u32 {
     (chars as f64 / chars_per_token).ceil() as u32 + 10
 }
 
-async fn play(reply: ChatReply, req: Value, chars_per_token: f64, openai: bool) -> Response {
+fn endless(piece: String, every: Duration, openai: bool, model: String) -> Response {
+    let line = if openai {
+        let ev = json!({"id": "x", "object": "chat.completion.chunk", "model": model,
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
+        format!("data: {ev}\n\n")
+    } else {
+        let l = json!({"model": model, "created_at": "2025-01-01T00:00:00Z",
+            "message": {"role": "assistant", "content": piece}, "done": false});
+        format!("{l}\n")
+    };
+    let stream = futures_util::stream::unfold(line, move |line| async move {
+        if !every.is_zero() {
+            tokio::time::sleep(every).await;
+        }
+        Some((Ok::<_, std::io::Error>(line.clone().into_bytes()), line))
+    });
+    Response::builder()
+        .status(200)
+        .header(
+            "content-type",
+            if openai {
+                "text/event-stream"
+            } else {
+                "application/x-ndjson"
+            },
+        )
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+async fn play(
+    reply: ChatReply,
+    req: Value,
+    chars_per_token: f64,
+    openai: bool,
+    llama: Option<LlamaCpp>,
+) -> Response {
     let mut reply = reply;
     while let ChatReply::Delay(d, inner) = reply {
         tokio::time::sleep(d).await;
@@ -339,6 +448,12 @@ async fn play(reply: ChatReply, req: Value, chars_per_token: f64, openai: bool) 
     }
     match reply {
         ChatReply::Delay(..) => unreachable!(),
+        ChatReply::Endless { piece, every } => endless(
+            piece,
+            every,
+            openai,
+            req["model"].as_str().unwrap_or("").to_string(),
+        ),
         ChatReply::Status(code, body) => (
             StatusCode::from_u16(code).unwrap(),
             [("content-type", "application/json")],
@@ -360,7 +475,10 @@ async fn play(reply: ChatReply, req: Value, chars_per_token: f64, openai: bool) 
             prompt_eval_count,
         } => {
             let model = req["model"].as_str().unwrap_or("").to_string();
-            let num_ctx = req["options"]["num_ctx"].as_u64().unwrap_or(4096) as u32;
+            let num_ctx = match &llama {
+                Some(l) => l.n_ctx,
+                None => req["options"]["num_ctx"].as_u64().unwrap_or(4096) as u32,
+            };
             let prompt = prompt_eval_count.unwrap_or_else(|| {
                 // Like Ollama: silently keep only what fits.
                 fake_prompt_tokens(&req, chars_per_token).min(num_ctx.saturating_sub(4))
@@ -382,8 +500,17 @@ async fn play(reply: ChatReply, req: Value, chars_per_token: f64, openai: bool) 
                 let fin = json!({"id": "x", "object": "chat.completion.chunk", "model": model,
                     "choices": [{"index": 0, "delta": {}, "finish_reason": done_reason}]});
                 chunks.push((Duration::ZERO, format!("data: {fin}\n\n").into_bytes()));
-                let usage = json!({"id": "x", "object": "chat.completion.chunk", "model": model, "choices": [],
+                let mut usage = json!({"id": "x", "object": "chat.completion.chunk", "model": model, "choices": [],
                     "usage": {"prompt_tokens": prompt, "completion_tokens": eval_count, "total_tokens": prompt + eval_count}});
+                if let Some(l) = &llama {
+                    let rate = l.predicted_per_second;
+                    usage["timings"] = json!({
+                        "prompt_n": prompt, "prompt_ms": 1500.0,
+                        "predicted_n": eval_count,
+                        "predicted_ms": eval_count as f64 * 1000.0 / rate,
+                        "predicted_per_second": rate,
+                    });
+                }
                 chunks.push((Duration::ZERO, format!("data: {usage}\n\n").into_bytes()));
                 chunks.push((Duration::ZERO, b"data: [DONE]\n\n".to_vec()));
                 return body_of(chunks, "text/event-stream");
@@ -445,34 +572,111 @@ async fn chat(State(s): State<Shared>, body: String) -> Response {
         req,
         cpt,
         false,
+        None,
     )
     .await
 }
 
 async fn v1_models(State(s): State<Shared>) -> Response {
-    let models = s.with(|i| {
+    let (models, llama) = s.with(|i| {
         i.hits.push("/v1/models".into());
-        i.models.clone()
+        (i.models.clone(), i.llama.clone())
     });
     let data: Vec<Value> = models
         .iter()
-        .map(|m| json!({"id": m.name, "object": "model", "owned_by": "library"}))
+        .map(|m| {
+            let mut v = json!({"id": m.name, "object": "model", "owned_by": "library"});
+            if let Some(l) = &llama {
+                v["meta"] = json!({"n_ctx": l.n_ctx, "n_ctx_train": m.context_length});
+            }
+            v
+        })
         .collect();
-    axum::Json(json!({"object": "list", "data": data})).into_response()
+    padded(&s, json!({"object": "list", "data": data}))
+}
+
+async fn props(State(s): State<Shared>) -> Response {
+    let llama = s.with(|i| {
+        i.hits.push("/props".into());
+        i.llama.clone()
+    });
+    match llama {
+        Some(l) => padded(
+            &s,
+            json!({"default_generation_settings": {"n_ctx": l.n_ctx}, "total_slots": 1}),
+        ),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+async fn tokenize(State(s): State<Shared>, body: String) -> Response {
+    let (llama, cpt) = s.with(|i| {
+        i.hits.push("/tokenize".into());
+        (i.llama.clone(), i.chars_per_token)
+    });
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    match llama {
+        Some(l) if l.tokenize => {
+            let chars = v["content"].as_str().unwrap_or("").chars().count();
+            let n = (chars as f64 / cpt).ceil() as usize;
+            axum::Json(json!({"tokens": (0..n).map(|i| i % 1000).collect::<Vec<_>>()}))
+                .into_response()
+        }
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// llama.cpp's error body.
+fn llama_error(code: u16, kind: &str, message: &str, extra: Value) -> Response {
+    let mut e = json!({"code": code, "message": message, "type": kind});
+    if let (Some(o), Some(x)) = (e.as_object_mut(), extra.as_object()) {
+        o.extend(x.clone());
+    }
+    (
+        StatusCode::from_u16(code).unwrap(),
+        [("content-type", "application/json")],
+        json!({ "error": e }).to_string(),
+    )
+        .into_response()
 }
 
 async fn v1_chat(State(s): State<Shared>, body: String) -> Response {
     let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let (next, cpt) = s.with(|i| {
+    let (llama, cpt) = s.with(|i| {
         i.hits.push("/v1/chat/completions".into());
         i.openai_bodies.push(req.clone());
-        (i.openai.pop_front(), i.chars_per_token)
+        (i.llama.clone(), i.chars_per_token)
     });
+    if let Some(l) = &llama {
+        let format = req["response_format"]["type"].as_str().unwrap_or("");
+        if l.refuse_formats.iter().any(|f| f == format) {
+            return llama_error(
+                400,
+                "invalid_request_error",
+                &format!("response_format type {format} is not supported by this server"),
+                json!({}),
+            );
+        }
+        let n = fake_prompt_tokens(&req, cpt);
+        if n >= l.n_ctx {
+            return llama_error(
+                400,
+                "exceed_context_size_error",
+                &format!(
+                    "request ({n} tokens) exceeds the available context size ({} tokens), try increasing it",
+                    l.n_ctx
+                ),
+                json!({"n_prompt_tokens": n, "n_ctx": l.n_ctx}),
+            );
+        }
+    }
+    let next = s.with(|i| i.openai.pop_front());
     play(
         next.unwrap_or_else(|| ChatReply::text("ok")),
         req,
         cpt,
         true,
+        llama,
     )
     .await
 }

@@ -65,7 +65,7 @@ struct Demo {
     /// Job summaries, step outputs and run reports, one set per role run.
     logs: PathBuf,
     step: usize,
-    model: Option<String>,
+    model: Option<(String, crate::llm::ApiKind)>,
     /// `--dry-run` or `--mode observe`: the first step is planned and printed, nothing written.
     dry: bool,
     /// The seed task the loop closes (known once the Taskmaster has proposed it).
@@ -129,11 +129,15 @@ impl Demo {
             );
         }
         let model = match model::probe() {
-            model::Probe::Use { url, model } => {
+            model::Probe::Use { url, model, api } => {
                 println!(
-                    "Model: {url} answers and has {model}; the planner and the reviewer use it."
+                    "Model: {url} answers and has {model}; the planner and the reviewer use it{}.",
+                    match api {
+                        crate::llm::ApiKind::Ollama => "",
+                        crate::llm::ApiKind::Openai => " (OpenAI-compatible API)",
+                    }
                 );
-                Some(model)
+                Some((model, api))
             }
             model::Probe::NoModel { why } => {
                 println!("Model: none ({why}); every role takes its deterministic path.");
@@ -272,7 +276,9 @@ The later steps (developer, reviewer, integrator) need the Taskmaster's pull req
         ] {
             r.model = Some(crate::llm::NO_MODEL.to_string());
         }
-        if let Some(m) = &self.model {
+        if let Some((m, api)) = &self.model {
+            ctx.effective.config.llm.api = *api;
+            let roles = &mut ctx.effective.config.roles;
             roles.reviewer.model = Some(m.clone());
             roles.planner.model = Some(m.clone());
         }

@@ -1,17 +1,21 @@
 //! Whether the demo can use a model: only when `OLLAMA_BASE_URL` is set, answers within a couple
-//! of seconds and has the reviewer's configured model pulled. Otherwise the demo stays on the
-//! deterministic paths and says why, so it never hangs on a missing server.
+//! of seconds (as Ollama's `/api/tags`, else as an OpenAI-compatible `/v1/models`, e.g. llama.cpp's
+//! server) and has the reviewer's configured model. Otherwise the demo stays on the deterministic
+//! paths and says why, so it never hangs on a missing server.
 
 use std::time::Duration;
 
+use crate::llm::{ApiKind, LlmSettings, OllamaClient, OpenAiClient};
 use crate::vocab::Role;
 
 /// What the probe found.
 pub enum Probe {
-    /// Use this model for the reviewer (from `LLM_REVIEWER_MODEL`, else the built-in default).
+    /// Use this model for the reviewer (from `LLM_REVIEWER_MODEL`, else the built-in default),
+    /// over this API.
     Use {
         url: String,
         model: String,
+        api: ApiKind,
     },
     NoModel {
         why: String,
@@ -41,9 +45,8 @@ pub fn probe() -> Probe {
             why: "LLM_REVIEWER_MODEL is `none`".into(),
         };
     }
-    let tags = format!("{}/api/tags", url.trim_end_matches('/'));
-    let names = match fetch(&tags) {
-        Ok(n) => n,
+    let (api, names) = match list(&url) {
+        Ok(found) => found,
         Err(e) => {
             return Probe::NoModel {
                 why: format!("{url} did not answer ({e})"),
@@ -54,38 +57,44 @@ pub fn probe() -> Probe {
         .iter()
         .any(|n| n == &model || n.strip_suffix(":latest") == Some(&model))
     {
-        Probe::Use { url, model }
-    } else {
-        Probe::NoModel {
-            why: format!("{url} answers but has no {model} (pull it with `ollama pull {model}`)"),
-        }
+        return Probe::Use { url, model, api };
     }
+    let why = match api {
+        ApiKind::Ollama => {
+            format!("{url} answers but has no {model} (pull it with `ollama pull {model}`)")
+        }
+        ApiKind::Openai => format!(
+            "{url} answers as an OpenAI-compatible server but has no {model} (it has {}; set \
+             LLM_REVIEWER_MODEL to one of them)",
+            names.join(", ")
+        ),
+    };
+    Probe::NoModel { why }
 }
 
-fn fetch(url: &str) -> anyhow::Result<Vec<String>> {
-    #[derive(serde::Deserialize)]
-    struct Tags {
-        models: Vec<Tag>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Tag {
-        name: String,
-    }
+/// The models the server has and the API it speaks: Ollama's first, then OpenAI-compatible.
+/// The clients' own probes are used, so every answer is size-limited and time-bounded.
+fn list(url: &str) -> anyhow::Result<(ApiKind, Vec<String>)> {
+    let settings = |api| LlmSettings {
+        base_url: url.to_string(),
+        api,
+        connect_timeout: Duration::from_millis(1500),
+        probe_timeout: Duration::from_secs(2),
+        ..LlmSettings::default()
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .connect_timeout(Duration::from_millis(1500))
-            .build()?;
-        let tags: Tags = client
-            .get(url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        Ok(tags.models.into_iter().map(|t| t.name).collect())
+        let ollama = OllamaClient::new(settings(ApiKind::Ollama))?.with_progress(None);
+        let ollama_error = match ollama.models().await {
+            Ok(names) => return Ok((ApiKind::Ollama, names)),
+            Err(e) => e,
+        };
+        let openai = OpenAiClient::new(settings(ApiKind::Openai))?.with_progress(None);
+        match openai.models().await {
+            Ok(names) if !names.is_empty() => Ok((ApiKind::Openai, names)),
+            _ => Err(ollama_error.into()),
+        }
     })
 }

@@ -156,26 +156,6 @@ fn closes(line: &str, ch: char, len: usize) -> bool {
     t.chars().count() >= len && t.chars().all(|c| c == ch)
 }
 
-/// Drops a leading `<think>…</think>` section, or everything up to a `</think>` that ends a line
-/// (servers that strip the opening tag). Tags in the middle of code lines are left alone.
-fn strip_think(reply: &str) -> &str {
-    let trimmed = reply.trim_start();
-    if let Some(rest) = trimmed.strip_prefix("<think>") {
-        return match rest.find("</think>") {
-            Some(end) => &rest[end + "</think>".len()..],
-            None => "",
-        };
-    }
-    let mut offset = 0;
-    for line in reply.split_inclusive('\n') {
-        offset += line.len();
-        if line.trim_end().ends_with("</think>") {
-            return &reply[offset..];
-        }
-    }
-    reply
-}
-
 /// The path on a path line, or `None` when the line is prose.
 fn path_from_line(line: &str) -> Option<String> {
     let raw = line.trim();
@@ -251,7 +231,7 @@ fn push_line(buf: &mut String, line: &str) {
 /// ignored when the same reply also has SEARCH/REPLACE blocks for that path (it is then most
 /// likely the model quoting the file, not replacing it).
 pub fn parse_blocks(reply: &str) -> Result<Vec<EditBlock>, ParseError> {
-    let text = strip_think(reply);
+    let (text, _) = crate::llm::strip_think(reply);
     let lines: Vec<&str> = text
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -1118,18 +1098,6 @@ mod tests {
         assert_eq!(path_from_line("Here:"), None);
         assert_eq!(path_from_line("Sure!"), None);
         assert_eq!(path_from_line("Change the function:"), None);
-    }
-
-    #[test]
-    fn think_is_dropped() {
-        assert_eq!(strip_think("<think>x\ny</think>\nrest"), "\nrest");
-        assert_eq!(strip_think("thinking\n</think>\nrest"), "rest");
-        assert_eq!(
-            strip_think("a\n<<<<<<< SEARCH\ndraft</think>\nrest"),
-            "rest"
-        );
-        assert_eq!(strip_think("<think>never closed"), "");
-        assert_eq!(strip_think("let s = \"<think>\";"), "let s = \"<think>\";");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Reviewer: one tidy summary comment per pull request with a verdict per acceptance
 //! criterion of the linked task. Deterministic checks always run first and can force
 //! `request_changes`; the model (when configured) reviews a budgeted, prioritised diff; text in
-//! the pull request is data, so it cannot talk the reviewer into approving.
+//! the pull request is data, so it cannot talk the reviewer into approving, and `approve` needs
+//! every changed file read by the model in full (or covered by a deterministic rule).
 
 pub mod checks;
 pub mod classify;
@@ -112,8 +113,17 @@ pub struct ReviewResult {
     /// Model findings outside the diff's hunks: shown in the summary, never inline.
     pub general_findings: Vec<Finding>,
     pub deterministic: Vec<Check>,
+    /// Files the model read in full (all files in a deterministic-only review).
     pub files_reviewed: Vec<String>,
+    /// Files not read in full by the model, each once, with why; any of them caps the verdict
+    /// at `comment`.
     pub files_clipped: Vec<String>,
+    /// Files not read in full that a deterministic rule covers (lock and generated files).
+    pub files_covered: Vec<String>,
+    /// Parts of the model review that failed while others succeeded.
+    pub model_failures: Vec<String>,
+    /// Why the verdict differs from the model's, when it does.
+    pub verdict_notes: Vec<String>,
     pub model: Option<String>,
     /// Why the model review did not happen or failed, when it did not.
     pub model_error: Option<String>,
@@ -143,9 +153,8 @@ pub struct ModelSide<'a> {
     pub library: &'a PromptLibrary,
 }
 
-/// Runs the checks, then the model when there is one, and settles the verdict:
-/// a forcing check means `request_changes`; without a model the verdict is never `approve`;
-/// a model `approve` with an unmet criterion becomes `comment`.
+/// Runs the checks, then the model when there is one, and settles the verdict (see
+/// [`settle`]).
 pub async fn review(input: &ReviewInput<'_>, model: Option<&ModelSide<'_>>) -> ReviewResult {
     let deterministic = checks::run(&checks::CheckInput {
         diff: input.diff,
@@ -167,6 +176,9 @@ pub async fn review(input: &ReviewInput<'_>, model: Option<&ModelSide<'_>>) -> R
         deterministic,
         files_reviewed: Vec::new(),
         files_clipped: Vec::new(),
+        files_covered: Vec::new(),
+        model_failures: Vec::new(),
+        verdict_notes: Vec::new(),
         model: model.and_then(|m| m.route.model.clone()),
         model_error: None,
         usage: Vec::new(),
@@ -203,6 +215,8 @@ pub async fn review(input: &ReviewInput<'_>, model: Option<&ModelSide<'_>>) -> R
                     result.criteria = r.criteria;
                     result.files_reviewed = r.files_reviewed;
                     result.files_clipped = r.files_clipped;
+                    result.files_covered = r.files_covered;
+                    result.model_failures = r.failures;
                     for f in r.findings {
                         let on_diff = u32::try_from(f.line)
                             .ok()
@@ -219,22 +233,73 @@ pub async fn review(input: &ReviewInput<'_>, model: Option<&ModelSide<'_>>) -> R
                     result.model_error = Some(e.to_string());
                     result.summary =
                         "The model review failed; only the deterministic checks ran.".into();
-                    result.files_reviewed =
-                        input.diff.files.iter().map(|f| f.path.clone()).collect();
+                    result.files_clipped = input
+                        .diff
+                        .files
+                        .iter()
+                        .map(|f| format!("{} (not reviewed: the model review failed)", f.path))
+                        .collect();
                 }
             }
         }
     }
+    settle(&mut result, model_verdict);
+    result
+}
+
+/// The verdict, from the checks, the model's verdict and what the model read:
+/// * a forcing check means `request_changes`, whatever the model said;
+/// * without a model verdict it is `comment` (never `approve` unread);
+/// * a model `approve` becomes `comment` when a criterion is not met, a finding is a blocker
+///   or major, or a changed file was not read in full;
+/// * a model `request_changes` becomes `comment` when every criterion is met and no finding is
+///   a blocker or major (the model gave no reason for it).
+///
+/// Each change from the model's verdict is explained in `verdict_notes`.
+pub fn settle(result: &mut ReviewResult, model_verdict: Option<Verdict>) {
     let forced = result.deterministic.iter().any(|c| c.forces_changes);
     let unmet = result
         .criteria
         .iter()
         .any(|c| c.status == CriterionStatus::NotMet);
+    let all_met = result
+        .criteria
+        .iter()
+        .all(|c| c.status == CriterionStatus::Met);
+    let serious = result
+        .findings
+        .iter()
+        .chain(&result.general_findings)
+        .any(|f| f.severity <= Severity::Major);
+    let unread = result.files_clipped.len();
+    let mut note = |n: String| result.verdict_notes.push(n);
     result.verdict = match model_verdict {
         _ if forced => Verdict::RequestChanges,
         None => Verdict::Comment,
-        Some(Verdict::Approve) if unmet => Verdict::Comment,
+        Some(Verdict::Approve) if unmet => {
+            note(
+                "The model approved, but an acceptance criterion is not met: this is a comment."
+                    .into(),
+            );
+            Verdict::Comment
+        }
+        Some(Verdict::Approve) if serious => {
+            note(
+                "The model approved, but reported a blocker or major finding: this is a comment."
+                    .into(),
+            );
+            Verdict::Comment
+        }
+        Some(Verdict::Approve) if unread > 0 => {
+            note(format!(
+                "The model approved, but did not read every changed file in full ({unread} not, listed below): this is a comment."
+            ));
+            Verdict::Comment
+        }
+        Some(Verdict::RequestChanges) if all_met && !serious => {
+            note("The model asked for changes, but every acceptance criterion is met and it reported no blocker or major finding: this is a comment.".into());
+            Verdict::Comment
+        }
         Some(v) => v,
     };
-    result
 }

@@ -1,7 +1,11 @@
-//! The summary comment: a hidden marker (so re-runs edit it), the head SHA reviewed, the verdict,
-//! acceptance criteria, deterministic findings, model findings, and what was not reviewed.
+//! The summary comment: a hidden marker (so re-runs edit it), the head SHA reviewed, the verdict
+//! (and why it differs from the model's), acceptance criteria, deterministic findings, model
+//! findings, and what the model did not read in full, each file once.
 
 use super::{CriterionStatus, ReviewResult, Verdict};
+
+/// Files named in a list before the rest is counted (a comment has a size limit).
+const MAX_LISTED: usize = 100;
 
 /// Marks the comment as ours and records which head it reviewed.
 pub fn head_marker(sha: &str) -> String {
@@ -48,8 +52,17 @@ pub fn markdown(r: &ReviewResult, tokens_note: Option<&str>) -> String {
         md.push_str(&safe(&r.summary));
         md.push_str("\n\n");
     }
+    for n in &r.verdict_notes {
+        md.push_str(&format!("> **Verdict:** {}\n\n", safe(n)));
+    }
     if let Some(e) = &r.model_error {
         md.push_str(&format!("> ⚠️ Model review failed: {}\n\n", safe(e)));
+    }
+    for f in &r.model_failures {
+        md.push_str(&format!(
+            "> ⚠️ A part of the model review failed (its files are listed below as not reviewed): {}\n\n",
+            safe(&crate::llm::progress::first_chars(f, 400))
+        ));
     }
     if !r.criteria.is_empty() {
         md.push_str("| Acceptance criterion | Status | Evidence |\n|---|---|---|\n");
@@ -105,9 +118,26 @@ pub fn markdown(r: &ReviewResult, tokens_note: Option<&str>) -> String {
             "; not fully reviewed ({}):\n",
             r.files_clipped.len()
         ));
-        for f in &r.files_clipped {
-            md.push_str(&format!("- {}\n", safe(f)));
-        }
+        list(&mut md, &r.files_clipped);
+    }
+    if !r.files_covered.is_empty() {
+        md.push_str(&format!(
+            "\nNot read in full, covered by the deterministic checks ({}):\n",
+            r.files_covered.len()
+        ));
+        list(&mut md, &r.files_covered);
     }
     md
+}
+
+fn list(md: &mut String, items: &[String]) {
+    for f in items.iter().take(MAX_LISTED) {
+        md.push_str(&format!("- {}\n", safe(f)));
+    }
+    if items.len() > MAX_LISTED {
+        md.push_str(&format!(
+            "- … and {} more (`review --json` lists them all)\n",
+            items.len() - MAX_LISTED
+        ));
+    }
 }
