@@ -43,7 +43,7 @@ pub mod yaml_text;
 pub use auto_policy::AutoPolicy;
 pub use diagnostic::{Diagnostic, Severity};
 pub use estimate::estimate_hours;
-pub use id::{TaskId, mint_ids, plan_branch_name};
+pub use id::{TaskId, mint_ids};
 pub use link::{LinkConflict, LinkedBy, PrLink, link_pull_request};
 pub use load::{TaskSet, load_dir, load_from_memory, load_repo_tasks};
 pub use naming::{developer_branch, slug, task_file_name};

@@ -5,7 +5,6 @@
 //! every changed file read by the model in full (or covered by a deterministic rule).
 
 pub mod checks;
-pub mod classify;
 pub mod model;
 pub mod render;
 pub mod run;
