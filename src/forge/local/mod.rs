@@ -8,11 +8,11 @@
 //! (recorded `workflow_dispatch` calls: there are no workflows locally), `checkouts/` (snapshots
 //! the CLI hands to roles), `forge.lock` (present while a process writes).
 
-pub mod checkout;
-pub mod import;
-pub mod merge;
-pub mod records;
-pub mod store;
+pub(crate) mod checkout;
+pub(crate) mod import;
+pub(crate) mod merge;
+pub(crate) mod records;
+pub(crate) mod store;
 
 use std::path::{Path, PathBuf};
 
