@@ -85,7 +85,7 @@ pub const ROUTES: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
-        &[204],
+        &[204, 422],
     ),
     ("GET", "/user", &[200, 403]),
     (
@@ -1167,11 +1167,59 @@ fn route(
             };
             reply(200, json!({"total_count": n, "workflow_runs": []}))
         }
-        ("POST", ["actions", "workflows", _, "dispatches"]) => {
-            st.dispatches.push(body.clone());
+        ("POST", ["actions", "workflows", workflow, "dispatches"]) => {
+            // GitHub checks the inputs against the workflow file at the ref: any input it does
+            // not declare is a 422. (A workflow the fake does not hold is accepted as it is.)
+            let at = body["ref"].as_str().unwrap_or("").to_string();
+            let file = st.file(&at, &format!(".github/workflows/{workflow}"));
+            if let Some(text) = file {
+                match declared_dispatch_inputs(&text) {
+                    None => {
+                        return reply(
+                            422,
+                            json!({"message": "Workflow does not have 'workflow_dispatch' trigger", "documentation_url": "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event", "status": "422"}),
+                        );
+                    }
+                    Some(declared) => {
+                        let unexpected: Vec<String> = body["inputs"]
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|m| m.keys())
+                            .filter(|k| !declared.contains(*k))
+                            .cloned()
+                            .collect();
+                        if !unexpected.is_empty() {
+                            return reply(
+                                422,
+                                json!({"message": format!("Unexpected inputs provided: {}", serde_json::to_string(&unexpected).unwrap()), "documentation_url": "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event", "status": "422"}),
+                            );
+                        }
+                    }
+                }
+            }
+            let mut record = body.clone();
+            record["workflow"] = json!(workflow);
+            st.dispatches.push(record);
             StatusCode::NO_CONTENT.into_response()
         }
         _ => not_found(),
+    }
+}
+
+/// The inputs a workflow file's `workflow_dispatch` trigger declares; `None` without the trigger.
+pub fn declared_dispatch_inputs(yaml: &str) -> Option<Vec<String>> {
+    let doc: Value = serde_saphyr::from_str(yaml).ok()?;
+    let on = doc.get("on").or_else(|| doc.get("true"))?;
+    match on {
+        Value::String(s) => (s == "workflow_dispatch").then(Vec::new),
+        Value::Array(list) => list.iter().any(|v| v == "workflow_dispatch").then(Vec::new),
+        Value::Object(m) => m.get("workflow_dispatch").map(|d| {
+            d.get("inputs")
+                .and_then(Value::as_object)
+                .map(|i| i.keys().cloned().collect())
+                .unwrap_or_default()
+        }),
+        _ => None,
     }
 }
 
