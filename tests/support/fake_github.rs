@@ -129,6 +129,19 @@ pub struct TokenInfo {
     pub installation: bool,
 }
 
+/// The bearer token of a request (empty without one).
+fn token_of(headers: &HeaderMap) -> &str {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim_start_matches("Bearer ")
+                .trim_start_matches("token ")
+                .trim()
+        })
+        .unwrap_or("")
+}
+
 /// The login an unknown token acts as (the default test token among them).
 pub const DEFAULT_LOGIN: &str = "codex-bot";
 
@@ -146,15 +159,19 @@ pub enum FaultKind {
     Forbidden(&'static str),
     /// Before doing the request, move this branch forward by one commit (a concurrent push).
     ConcurrentPush(&'static str),
+    /// Do the request, then answer this status instead of its own (a 5xx after the write).
+    StatusAfterApply(u16),
 }
 
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub method: &'static str,
-    /// Matches when the request path contains this.
-    pub path: &'static str,
+    /// Matches when the request path contains this (ends with it, when it ends with `$`).
+    pub path: String,
     pub kind: FaultKind,
     pub times: usize,
+    /// Matching requests to let through before the fault strikes.
+    pub skip: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +180,8 @@ pub struct Logged {
     pub path: String,
     pub status: u16,
     pub body: Value,
+    /// The login of the token the request came with.
+    pub by: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -220,6 +239,9 @@ pub struct State {
     pub truncate_trees: bool,
     /// Only the tokens in `tokens` are accepted; any other gets 401.
     pub strict_tokens: bool,
+    /// Per-token scopes like a job's `permissions:` (`contents`, `pull-requests`, `issues`,
+    /// `actions` → `read` or `write`); a token listed here may do only what they allow.
+    pub scopes: HashMap<String, BTreeMap<String, String>>,
     /// Queued or in-progress runs by workflow file (what `GET …/runs?status=` counts).
     pub active_runs: HashMap<String, usize>,
     /// Serve mode's rate-limit budget (see the block at the end of this file).
@@ -309,6 +331,93 @@ impl State {
         sha
     }
 
+    /// Squash-merges pull request `number` as GitHub does: the head's changes since the merge
+    /// base applied to the base branch (a three-way merge by path; both sides changing a path
+    /// differently is a conflict). `expected` is the head sha the caller saw, if it names one.
+    pub fn merge_pull(
+        &mut self,
+        number: u64,
+        expected: Option<&str>,
+    ) -> Result<String, (u16, &'static str)> {
+        let Some(i) = self.pulls.iter().position(|p| p.number == number) else {
+            return Err((404, "Not Found"));
+        };
+        let p = self.pulls[i].clone();
+        if !p.open {
+            return Err((405, "Pull Request is not mergeable"));
+        }
+        let head_sha = self.refs[&p.head].clone();
+        if expected.is_some_and(|s| s != head_sha) {
+            return Err((
+                409,
+                "Head branch was modified. Review and try the merge again.",
+            ));
+        }
+        let base_sha = self.refs[&p.base].clone();
+        let mut ours_ancestors = std::collections::HashSet::new();
+        let mut stack = vec![base_sha.clone()];
+        while let Some(c) = stack.pop() {
+            if ours_ancestors.insert(c.clone())
+                && let Some(obj) = self.commits.get(&c)
+            {
+                stack.extend(obj.parents.iter().cloned());
+            }
+        }
+        let mut queue = std::collections::VecDeque::from([head_sha.clone()]);
+        let mut seen = std::collections::HashSet::new();
+        let mut merge_base = None;
+        while let Some(c) = queue.pop_front() {
+            if ours_ancestors.contains(&c) {
+                merge_base = Some(c);
+                break;
+            }
+            if seen.insert(c.clone())
+                && let Some(obj) = self.commits.get(&c)
+            {
+                queue.extend(obj.parents.iter().cloned());
+            }
+        }
+        let common = merge_base.map(|m| self.files_at(&m)).unwrap_or_default();
+        let ours = self.files_at(&base_sha);
+        let theirs = self.files_at(&head_sha);
+        let mut tree = BTreeMap::new();
+        let paths: std::collections::BTreeSet<&String> = common
+            .keys()
+            .chain(ours.keys())
+            .chain(theirs.keys())
+            .collect();
+        for path in paths {
+            let (b, o, t) = (common.get(path), ours.get(path), theirs.get(path));
+            let pick = if t == b || o == t {
+                o
+            } else if o == b {
+                t
+            } else {
+                return Err((405, "Merge conflict"));
+            };
+            if let Some(entry) = pick {
+                tree.insert(path.clone(), entry.clone());
+            }
+        }
+        let tree_sha = self.sha();
+        self.trees.insert(tree_sha.clone(), tree);
+        let sha = self.sha();
+        self.commits.insert(
+            sha.clone(),
+            CommitObj {
+                tree: tree_sha,
+                parents: vec![base_sha],
+                message: format!("{} (#{})", p.title, p.number),
+            },
+        );
+        self.refs.insert(p.base.clone(), sha.clone());
+        let pr = &mut self.pulls[i];
+        pr.open = false;
+        pr.merged = true;
+        pr.merge_sha = Some(sha.clone());
+        Ok(sha)
+    }
+
     fn is_ancestor(&self, ancestor: &str, of: &str) -> bool {
         let mut stack = vec![of.to_string()];
         let mut seen = std::collections::HashSet::new();
@@ -325,7 +434,7 @@ impl State {
         false
     }
 
-    fn pull_json(&self, p: &Pull) -> Value {
+    pub fn pull_json(&self, p: &Pull) -> Value {
         let head_sha = self.refs.get(&p.head).cloned().unwrap_or_default();
         let base_sha = self.refs.get(&p.base).cloned().unwrap_or_default();
         let repo = json!({"full_name": format!("{}/{}", self.owner, self.repo), "name": self.repo});
@@ -423,9 +532,23 @@ impl FakeGitHub {
         self.with(|s| {
             s.faults.push(Fault {
                 method,
-                path,
+                path: path.to_string(),
                 kind,
                 times,
+                skip: 0,
+            })
+        });
+    }
+
+    /// One fault on the `nth` (0-based) request matching `method` and `path` from now on.
+    pub fn fault_nth(&self, method: &'static str, path: &str, kind: FaultKind, nth: usize) {
+        self.with(|s| {
+            s.faults.push(Fault {
+                method,
+                path: path.to_string(),
+                kind,
+                times: 1,
+                skip: nth,
             })
         });
     }
@@ -494,16 +617,24 @@ async fn handle(
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let fault = {
         let mut st = state.lock().unwrap();
-        let hit = st
-            .faults
-            .iter()
-            .position(|f| f.method == method.as_str() && path.contains(f.path) && f.times > 0);
-        hit.map(|i| {
+        let hit = st.faults.iter().position(|f| {
+            let at = match f.path.strip_suffix('$') {
+                Some(end) => path.ends_with(end),
+                None => path.contains(f.path.as_str()),
+            };
+            f.method == method.as_str() && at && f.times > 0
+        });
+        hit.and_then(|i| {
+            if st.faults[i].skip > 0 {
+                st.faults[i].skip -= 1;
+                return None;
+            }
             st.faults[i].times -= 1;
-            st.faults[i].kind.clone()
+            Some(st.faults[i].kind.clone())
         })
     };
     let mut delay = None;
+    let mut after_apply = None;
     let early = match fault {
         Some(FaultKind::Status(s)) => Some(reply(s, json!({"message": "Server Error"}))),
         Some(FaultKind::SecondaryLimit(after)) => {
@@ -541,6 +672,10 @@ async fn handle(
             delay = Some(d);
             None
         }
+        Some(FaultKind::StatusAfterApply(s)) => {
+            after_apply = Some(s);
+            None
+        }
         Some(FaultKind::ConcurrentPush(branch)) => {
             state.lock().unwrap().commit_files(
                 branch,
@@ -555,7 +690,11 @@ async fn handle(
         Some(r) => r,
         None => {
             let mut st = state.lock().unwrap();
-            route(&mut st, &method, &path, &query, &headers, &json_body)
+            let r = route(&mut st, &method, &path, &query, &headers, &json_body);
+            match after_apply {
+                Some(s) => reply(s, json!({"message": "Server Error"})),
+                None => r,
+            }
         }
     };
     if method == Method::GET && response.status() == StatusCode::OK {
@@ -569,11 +708,13 @@ async fn handle(
             Some(q) => format!("{path}?{q}"),
             None => path.clone(),
         };
+        let by = st.caller(&headers).login;
         st.log.push(Logged {
             method: method.to_string(),
             path: shown,
             status,
             body: json_body,
+            by,
         });
     }
     if let Some(d) = delay {
@@ -665,6 +806,32 @@ fn route(
     };
     let rest = percent_decode(rest);
     let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    if let Some(scopes) = st.scopes.get(token_of(headers)) {
+        let level = if method == Method::GET {
+            "read"
+        } else {
+            "write"
+        };
+        let allowed = |scope: &str| match scopes.get(scope).map(String::as_str) {
+            Some("write") => true,
+            Some("read") => level == "read",
+            _ => false,
+        };
+        let ok = match seg.first().copied() {
+            None => true, // repository metadata
+            Some("pulls") if seg.get(2) == Some(&"merge") => {
+                allowed("pull-requests") && allowed("contents")
+            }
+            Some("pulls") => allowed("pull-requests"),
+            // Comments and labels on a pull request: either permission will do.
+            Some("issues") => allowed("issues") || allowed("pull-requests"),
+            Some("actions") => allowed("actions"),
+            Some(_) => allowed("contents"),
+        };
+        if !ok {
+            return forbidden_integration();
+        }
+    }
     match (method.as_str(), seg.as_slice()) {
         ("GET", []) => reply(
             200,
@@ -768,39 +935,13 @@ fn route(
                     let p = p.clone();
                     reply(200, st.pull_json(&p))
                 }
-                ("PUT", ["merge"]) => {
-                    let p = st.pulls[i].clone();
-                    if !p.open {
-                        return reply(405, json!({"message": "Pull Request is not mergeable"}));
-                    }
-                    let head_sha = st.refs[&p.head].clone();
-                    if body["sha"].as_str().is_some_and(|s| s != head_sha) {
-                        return reply(
-                            409,
-                            json!({"message": "Head branch was modified. Review and try the merge again."}),
-                        );
-                    }
-                    let tree = st.commits[&head_sha].tree.clone();
-                    let base_sha = st.refs[&p.base].clone();
-                    let sha = st.sha();
-                    st.commits.insert(
-                        sha.clone(),
-                        CommitObj {
-                            tree,
-                            parents: vec![base_sha],
-                            message: format!("{} (#{})", p.title, p.number),
-                        },
-                    );
-                    st.refs.insert(p.base.clone(), sha.clone());
-                    let pr = &mut st.pulls[i];
-                    pr.open = false;
-                    pr.merged = true;
-                    pr.merge_sha = Some(sha.clone());
-                    reply(
+                ("PUT", ["merge"]) => match st.merge_pull(n, body["sha"].as_str()) {
+                    Ok(sha) => reply(
                         200,
                         json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
-                    )
-                }
+                    ),
+                    Err((status, message)) => reply(status, json!({"message": message})),
+                },
                 ("GET", ["files"]) => {
                     let files = st.changed_files(&st.pulls[i].clone());
                     let per = q
