@@ -136,6 +136,11 @@ fn tag() -> String {
 
 impl World {
     fn new() -> World {
+        World::with_workflows(INSTALLED)
+    }
+
+    /// A world whose repository holds these workflow files (name, text).
+    fn with_workflows(installed: &[(&str, &str)]) -> World {
         let github = FakeGitHub::start();
         let team_token = format!("ghp_team{}team0000000000000000", tag());
         github.with(|s| {
@@ -153,11 +158,11 @@ impl World {
                 .iter()
                 .map(|(p, c)| (p.as_str(), c.as_str()))
                 .collect();
-            let paths: Vec<String> = INSTALLED
+            let paths: Vec<String> = installed
                 .iter()
                 .map(|(f, _)| format!(".github/workflows/{f}"))
                 .collect();
-            for ((_, text), path) in INSTALLED.iter().zip(&paths) {
+            for ((_, text), path) in installed.iter().zip(&paths) {
                 all.push((path.as_str(), text));
             }
             s.commit_files("main", &all, "Initial commit: sample-python-app");
@@ -167,7 +172,7 @@ impl World {
             github,
             ollama,
             _rt: rt,
-            workflows: INSTALLED
+            workflows: installed
                 .iter()
                 .map(|(f, t)| Workflow::parse(f, t))
                 .collect(),
@@ -239,7 +244,16 @@ impl World {
         };
         let run_dir = self.root.path().join(format!("run-{run_id}"));
         std::fs::create_dir_all(run_dir.join("artifacts")).unwrap();
+        // Jobs that succeeded in this attempt (a re-run starts after the ones that did before).
+        let mut succeeded: Vec<String> = w.jobs[..from].iter().map(|j| j.id.clone()).collect();
         for (index, job) in w.jobs.iter().enumerate().skip(from) {
+            if !job.needs.iter().all(|n| succeeded.contains(n)) {
+                self.journal.push(format!(
+                    "{} run {run_id} {}: skipped (a needed job did not succeed)",
+                    w.file, job.id
+                ));
+                continue;
+            }
             let job_dir = run_dir.join(format!("{}-{attempt}", job.id));
             let _ = std::fs::remove_dir_all(&job_dir);
             std::fs::create_dir_all(job_dir.join("tmp")).unwrap();
@@ -287,14 +301,14 @@ impl World {
             self.spans
                 .push((format!("{}:{}", w.file, job.id), before.0, end));
             self.deliver(before);
-            if !ok {
+            if ok {
+                succeeded.push(job.id.clone());
+            } else {
                 self.failed.push(Failed {
                     request: req.clone(),
                     run_id,
                     job: index,
                 });
-                // Jobs that need it do not run.
-                break;
             }
         }
     }
@@ -364,7 +378,7 @@ impl World {
                     job.id,
                     req.event,
                     r.code,
-                    if r.code == 0 {
+                    if r.code == 0 && std::env::var_os("LOOP_E2E_VERBOSE").is_none() {
                         String::new()
                     } else {
                         format!("\n{}\n{summary}", r.stderr)
@@ -953,6 +967,12 @@ fn variant(
         "{kind:?} at {what}: the fault never struck\n{}",
         w.journal.join("\n")
     );
+    let reruns = w
+        .journal
+        .iter()
+        .filter(|l| l.starts_with("re-run of"))
+        .count();
+    eprintln!("{kind:?} at {what}: {reruns} failed job(s) re-run");
     let got = w.outcome();
     assert!(
         w.done() && &got == expected,
@@ -1002,4 +1022,32 @@ fn every_write_refused_once_with_a_403_ends_in_the_same_state() {
     matrix(FaultKind::Forbidden(
         "Resource not accessible by integration",
     ));
+}
+
+/// The one-file form (`llm-team.yml`, every role a job of one workflow, the hand-offs a dispatch
+/// of the same file with `role` and `task`) runs the same loop to the same end.
+#[test]
+fn the_one_file_workflow_runs_the_same_loop_to_the_same_end() {
+    if !python() {
+        return;
+    }
+    let mut w = World::with_workflows(&[(
+        "llm-team.yml",
+        include_str!("../examples/workflows/llm-team.yml"),
+    )]);
+    w.run_loop();
+    let (expected, _) = clean_targets();
+    let got = w.outcome();
+    assert!(
+        w.done() && &got == expected,
+        "llm-team.yml: expected {expected:#}\ngot {got:#}\n{}",
+        w.journal.join("\n")
+    );
+    assert!(
+        w.journal
+            .iter()
+            .all(|l| !l.contains("exit 1") && !l.contains("exit 2")),
+        "{}",
+        w.journal.join("\n")
+    );
 }
