@@ -145,6 +145,13 @@ impl World {
         let team_token = format!("ghp_team{}team0000000000000000", tag());
         github.with(|s| {
             s.strict_tokens = true;
+            s.git_ids = true;
+            // The repository starts as the sample alone (the fake's own first commit predates
+            // git ids).
+            s.refs.clear();
+            s.commits.clear();
+            s.trees.clear();
+            s.blobs.clear();
             s.tokens.insert(
                 team_token.clone(),
                 TokenInfo {
@@ -264,10 +271,6 @@ impl World {
                 "inputs": inputs,
                 "vars": {"LLM_TEAM_MODE": "pr", "OLLAMA_BASE_URL": self.ollama.base_url,
                          "LLM_DEVELOPER_MODEL": MODEL, "LLM_PLANNER_MODEL": MODEL,
-                         // The fake's commit ids are not git's, so a checkout never holds a
-                         // PR's base commit and `run` falls back to the built-in configuration
-                         // (whose reviewer has a model): keep the sample's deterministic one.
-                         "LLM_REVIEWER_MODEL": "none",
                          "CODEX_ORCHESTRATOR_BINARY": support::BIN},
                 "secrets": {"LLM_TEAM_TOKEN": self.team_token},
                 "runner": {"temp": job_dir.join("tmp").display().to_string()},
@@ -457,7 +460,8 @@ impl World {
         support::run(&mut c)
     }
 
-    /// The files of the commit the checkout step would check out, as a fresh git repository.
+    /// The commit the checkout step would check out, in a fresh git repository with the fake's
+    /// history.
     fn checkout(&self, req: &RunRequest, git_ref: Option<String>, dir: &Path) {
         let at = git_ref.unwrap_or_else(|| match req.event.as_str() {
             // The merge of the PR into its base: the head's tree is what this loop's PRs hold.
@@ -471,39 +475,66 @@ impl World {
                 .trim_start_matches("refs/heads/")
                 .to_string(),
         });
-        let files: Vec<(String, String, Vec<u8>)> = self.github.with(|s| {
-            let sha = s
-                .refs
-                .get(&at)
-                .cloned()
-                .or_else(|| {
-                    // A deleted head branch: its last commit.
-                    req.payload["pull_request"]["head"]["sha"]
-                        .as_str()
-                        .map(String::from)
-                })
-                .unwrap_or_else(|| panic!("no ref {at} to check out"));
-            s.files_at(&sha)
-                .into_iter()
-                .map(|(p, (mode, blob))| (p, mode, s.blobs.get(&blob).cloned().unwrap_or_default()))
-                .collect()
+        // The fake's ids are git's: every object it holds goes into the checkout (the history
+        // `fetch-depth: 0` brings, the pull request's base among it), then the commit is checked out.
+        let (objects, sha) = self.github.with(|s| {
+            let sha = s.refs.get(&at).cloned().or_else(|| {
+                req.payload["pull_request"]["head"]["sha"]
+                    .as_str()
+                    .map(String::from)
+            });
+            (
+                s.git_objects(),
+                sha.unwrap_or_else(|| panic!("no ref {at} to check out")),
+            )
         });
-        for (path, mode, bytes) in files {
-            let p = dir.join(&path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            if mode == "120000" {
-                std::os::unix::fs::symlink(String::from_utf8_lossy(&bytes).as_ref(), &p).unwrap();
-            } else {
-                std::fs::write(&p, &bytes).unwrap();
-                if mode == "100755" {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        support::git(dir, &["init", "-q", "-b", "checkout"]);
+        let staging = dir.with_file_name("objects");
+        let mut seen = std::collections::HashSet::new();
+        for kind in ["blob", "tree", "commit"] {
+            let _ = std::fs::remove_dir_all(&staging);
+            std::fs::create_dir_all(&staging).unwrap();
+            let mut paths = Vec::new();
+            let mut ids = Vec::new();
+            for (k, id, bytes) in &objects {
+                if *k == kind && seen.insert(id.clone()) {
+                    let p = staging.join(id);
+                    std::fs::write(&p, bytes).unwrap();
+                    paths.push(p.display().to_string());
+                    ids.push(id.clone());
                 }
             }
+            let mut c = std::process::Command::new("git");
+            c.args([
+                "hash-object",
+                "-w",
+                "-t",
+                kind,
+                "--literally",
+                "--stdin-paths",
+            ])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+            let mut child = c.spawn().unwrap();
+            {
+                use std::io::Write;
+                let mut stdin = child.stdin.take().unwrap();
+                stdin
+                    .write_all((paths.join("\n") + "\n").as_bytes())
+                    .unwrap();
+            }
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "git hash-object {kind}");
+            let written: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(String::from)
+                .collect();
+            assert_eq!(written, ids, "the fake's {kind} ids are git's");
         }
-        support::git(dir, &["init", "-q", "-b", &at.replace('/', "-")]);
-        support::git(dir, &["add", "-A"]);
-        support::git(dir, &["commit", "-qm", "checkout", "--allow-empty"]);
+        let _ = std::fs::remove_dir_all(&staging);
+        support::git(dir, &["update-ref", "refs/heads/checkout", &sha]);
+        support::git(dir, &["checkout", "-q", "-f", "checkout"]);
     }
 
     /// What changed on the fake that events come from.

@@ -129,6 +129,69 @@ pub struct TokenInfo {
     pub installation: bool,
 }
 
+/// Git's id of an object.
+fn git_hash(kind: gix::objs::Kind, data: &[u8]) -> String {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, kind, data)
+        .expect("sha1")
+        .to_string()
+}
+
+/// A commit object with a fixed author and committer.
+pub fn commit_bytes(tree: &str, parents: &[String], message: &str) -> Vec<u8> {
+    let mut s = format!("tree {tree}\n");
+    for p in parents {
+        s.push_str(&format!("parent {p}\n"));
+    }
+    s.push_str("author t <t@example.com> 0 +0000\ncommitter t <t@example.com> 0 +0000\n\n");
+    s.push_str(message);
+    s.into_bytes()
+}
+
+/// The git tree objects of a flat path map: (root id, every tree object as (id, bytes)).
+pub fn tree_objects(flat: &BTreeMap<String, (String, String)>) -> (String, Vec<(String, Vec<u8>)>) {
+    fn build(
+        entries: &BTreeMap<String, (String, String)>,
+        out: &mut Vec<(String, Vec<u8>)>,
+    ) -> String {
+        let mut files: Vec<(String, String, String)> = Vec::new();
+        let mut dirs: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
+        for (path, (mode, id)) in entries {
+            match path.split_once('/') {
+                Some((dir, rest)) => {
+                    dirs.entry(dir.to_string())
+                        .or_default()
+                        .insert(rest.to_string(), (mode.clone(), id.clone()));
+                }
+                None => files.push((path.clone(), mode.clone(), id.clone())),
+            }
+        }
+        for (dir, sub) in &dirs {
+            let id = build(sub, out);
+            files.push((dir.clone(), "40000".into(), id));
+        }
+        // Git orders entries by name, a folder's name as if it ended in `/`.
+        let key = |(name, mode, _): &(String, String, String)| {
+            if mode == "40000" {
+                format!("{name}/")
+            } else {
+                name.clone()
+            }
+        };
+        files.sort_by_key(key);
+        let mut bytes = Vec::new();
+        for (name, mode, id) in &files {
+            bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            bytes.extend_from_slice(&hex::decode(id).unwrap_or_else(|_| vec![0; 20]));
+        }
+        let id = git_hash(gix::objs::Kind::Tree, &bytes);
+        out.push((id.clone(), bytes));
+        id
+    }
+    let mut out = Vec::new();
+    let root = build(flat, &mut out);
+    (root, out)
+}
+
 /// The bearer token of a request (empty without one).
 fn token_of(headers: &HeaderMap) -> &str {
     headers
@@ -239,6 +302,9 @@ pub struct State {
     pub truncate_trees: bool,
     /// Only the tokens in `tokens` are accepted; any other gets 401.
     pub strict_tokens: bool,
+    /// Blob, tree and commit ids are git's own (computed from the content, commits with a fixed
+    /// author and date), so a checkout can hold the fake's commits under the same ids.
+    pub git_ids: bool,
     /// Per-token scopes like a job's `permissions:` (`contents`, `pull-requests`, `issues`,
     /// `actions` → `read` or `write`); a token listed here may do only what they allow.
     pub scopes: HashMap<String, BTreeMap<String, String>>,
@@ -288,6 +354,57 @@ impl State {
         )
     }
 
+    /// A new blob's id: git's when `git_ids` is on, else a fresh one.
+    fn blob_id(&mut self, bytes: &[u8]) -> String {
+        if self.git_ids {
+            git_hash(gix::objs::Kind::Blob, bytes)
+        } else {
+            self.sha()
+        }
+    }
+
+    fn tree_id(&mut self, flat: &BTreeMap<String, (String, String)>) -> String {
+        if self.git_ids {
+            tree_objects(flat).0
+        } else {
+            self.sha()
+        }
+    }
+
+    fn commit_id(&mut self, tree: &str, parents: &[String], message: &str) -> String {
+        if self.git_ids {
+            git_hash(
+                gix::objs::Kind::Commit,
+                &commit_bytes(tree, parents, message),
+            )
+        } else {
+            self.sha()
+        }
+    }
+
+    /// Every git object the fake holds, as (kind, id, bytes): with `git_ids` on, writing them
+    /// into a repository gives it the fake's history under the same commit ids.
+    pub fn git_objects(&self) -> Vec<(&'static str, String, Vec<u8>)> {
+        let mut out: Vec<(&'static str, String, Vec<u8>)> = self
+            .blobs
+            .iter()
+            .map(|(id, b)| ("blob", id.clone(), b.clone()))
+            .collect();
+        for flat in self.trees.values() {
+            for (id, bytes) in tree_objects(flat).1 {
+                out.push(("tree", id, bytes));
+            }
+        }
+        for (id, c) in &self.commits {
+            out.push((
+                "commit",
+                id.clone(),
+                commit_bytes(&c.tree, &c.parents, &c.message),
+            ));
+        }
+        out
+    }
+
     /// The flat file map of a commit.
     pub fn files_at(&self, commit: &str) -> BTreeMap<String, (String, String)> {
         self.commits
@@ -312,18 +429,19 @@ impl State {
             .map(|p| self.files_at(p))
             .unwrap_or_default();
         for (path, content) in files {
-            let blob = self.sha();
+            let blob = self.blob_id(content.as_bytes());
             self.blobs.insert(blob.clone(), content.as_bytes().to_vec());
             tree.insert(path.to_string(), ("100644".into(), blob));
         }
-        let tree_sha = self.sha();
+        let tree_sha = self.tree_id(&tree);
         self.trees.insert(tree_sha.clone(), tree);
-        let sha = self.sha();
+        let parents: Vec<String> = parent.into_iter().collect();
+        let sha = self.commit_id(&tree_sha, &parents, message);
         self.commits.insert(
             sha.clone(),
             CommitObj {
                 tree: tree_sha,
-                parents: parent.into_iter().collect(),
+                parents,
                 message: message.into(),
             },
         );
@@ -399,15 +517,17 @@ impl State {
                 tree.insert(path.clone(), entry.clone());
             }
         }
-        let tree_sha = self.sha();
+        let tree_sha = self.tree_id(&tree);
         self.trees.insert(tree_sha.clone(), tree);
-        let sha = self.sha();
+        let message = format!("{} (#{})", p.title, p.number);
+        let parents = vec![base_sha];
+        let sha = self.commit_id(&tree_sha, &parents, &message);
         self.commits.insert(
             sha.clone(),
             CommitObj {
                 tree: tree_sha,
-                parents: vec![base_sha],
-                message: format!("{} (#{})", p.title, p.number),
+                parents,
+                message,
             },
         );
         self.refs.insert(p.base.clone(), sha.clone());
@@ -1216,7 +1336,7 @@ fn route(
             } else {
                 content.as_bytes().to_vec()
             };
-            let sha = st.sha();
+            let sha = st.blob_id(&bytes);
             st.blobs.insert(sha.clone(), bytes);
             reply(201, json!({"sha": sha, "url": ""}))
         }
@@ -1245,7 +1365,7 @@ fn route(
                     }
                 }
             }
-            let sha = st.sha();
+            let sha = st.tree_id(&tree);
             st.trees.insert(sha.clone(), tree);
             reply(201, json!({"sha": sha, "tree": []}))
         }
@@ -1260,13 +1380,14 @@ fn route(
                 .flatten()
                 .filter_map(|p| p.as_str().map(String::from))
                 .collect();
-            let sha = st.sha();
+            let message = body["message"].as_str().unwrap_or("").to_string();
+            let sha = st.commit_id(&tree, &parents, &message);
             st.commits.insert(
                 sha.clone(),
                 CommitObj {
                     tree: tree.clone(),
                     parents,
-                    message: body["message"].as_str().unwrap_or("").into(),
+                    message,
                 },
             );
             reply(201, json!({"sha": sha, "tree": {"sha": tree}}))
