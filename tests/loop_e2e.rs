@@ -1003,7 +1003,8 @@ fn variant(
         .iter()
         .filter(|l| l.starts_with("re-run of"))
         .count();
-    eprintln!("{kind:?} at {what}: {reruns} failed job(s) re-run");
+    let runs = w.journal.iter().filter(|l| l.contains(" exit ")).count();
+    eprintln!("{kind:?} at {what}: {reruns} failed job(s) re-run, {runs} job(s) in all");
     let got = w.outcome();
     assert!(
         w.done() && &got == expected,
@@ -1081,4 +1082,48 @@ fn the_one_file_workflow_runs_the_same_loop_to_the_same_end() {
         "{}",
         w.journal.join("\n")
     );
+}
+
+/// The per-job token is held to the job's `permissions:`: the taskmaster with only
+/// `pull-requests: read` cannot open the seed's pull request, and says which permission to add.
+#[test]
+fn a_job_token_can_do_only_what_its_permissions_allow() {
+    let trimmed = include_str!("../examples/workflows/taskmaster.yml").replace(
+        "pull-requests: write # the seed task's pull request",
+        "pull-requests: read",
+    );
+    assert!(!trimmed.contains("pull-requests: write"));
+    let mut w = World::with_workflows(&[("llm-team-taskmaster.yml", &trimmed)]);
+    w.fire("schedule", json!({"schedule": "23 * * * *"}), &[]);
+    w.drain();
+    assert_eq!(w.failed.len(), 1, "{}", w.journal.join("\n"));
+    let journal = w.journal.join("\n");
+    assert!(
+        journal.contains(
+            "GitHub refused POST /repos/octo/app/pulls: Resource not accessible by integration"
+        ) && journal.contains("pull-requests: write"),
+        "{journal}"
+    );
+    assert!(
+        w.github
+            .with(|s| s.pulls.is_empty() && s.refs.contains_key("taskmaster/seed-T-0001"))
+    );
+    // The branch was pushed before the refusal. With the shipped permissions back, the next
+    // tick opens the pull request for it (the seed is not "already proposed" by its branch).
+    let shipped = include_str!("../examples/workflows/taskmaster.yml");
+    w.workflows = vec![Workflow::parse("llm-team-taskmaster.yml", shipped)];
+    w.failed.clear();
+    w.fire("schedule", json!({"schedule": "23 * * * *"}), &[]);
+    w.drain();
+    assert!(w.failed.is_empty(), "{}", w.journal.join("\n"));
+    w.github.with(|s| {
+        assert_eq!(s.pulls.len(), 1);
+        assert_eq!(s.pulls[0].head, "taskmaster/seed-T-0001");
+        let head = &s.refs["taskmaster/seed-T-0001"];
+        assert_eq!(
+            s.commits[head].parents,
+            vec![s.refs["main"].clone()],
+            "one commit"
+        );
+    });
 }
