@@ -282,7 +282,22 @@ impl World {
                     .push(format!("{} run {run_id} {}: skipped (if)", w.file, job.id));
                 continue;
             }
+            // What `GET …/runs?status=in_progress` lists: this run and the queued ones (which
+            // have no id yet: they take the next ones).
+            let mut active: std::collections::HashMap<String, Vec<(u64, String)>> =
+                Default::default();
+            active
+                .entry(req.workflow.clone())
+                .or_default()
+                .push((run_id, req.event.clone()));
+            for (k, q) in self.queue.iter().enumerate() {
+                active
+                    .entry(q.workflow.clone())
+                    .or_default()
+                    .push((self.next_run + 1 + k as u64, q.event.clone()));
+            }
             self.github.with(|s| {
+                s.active_runs = active;
                 s.tokens.insert(
                     token.clone(),
                     TokenInfo {

@@ -308,8 +308,8 @@ pub struct State {
     /// Per-token scopes like a job's `permissions:` (`contents`, `pull-requests`, `issues`,
     /// `actions` → `read` or `write`); a token listed here may do only what they allow.
     pub scopes: HashMap<String, BTreeMap<String, String>>,
-    /// Queued or in-progress runs by workflow file (what `GET …/runs?status=` counts).
-    pub active_runs: HashMap<String, usize>,
+    /// In-progress runs by workflow file, as (run id, event): what `GET …/runs?status=` lists.
+    pub active_runs: HashMap<String, Vec<(u64, String)>>,
     /// Serve mode's rate-limit budget (see the block at the end of this file).
     pub serve: ServeFake,
 }
@@ -1422,12 +1422,20 @@ fn route(
             }
         }
         ("GET", ["actions", "workflows", workflow, "runs"]) => {
-            let n = if q.get("status").map(String::as_str) == Some("in_progress") {
-                st.active_runs.get(*workflow).copied().unwrap_or(0)
+            let runs: Vec<Value> = if q.get("status").map(String::as_str) == Some("in_progress") {
+                st.active_runs
+                    .get(*workflow)
+                    .into_iter()
+                    .flatten()
+                    .map(|(id, event)| json!({"id": id, "event": event, "status": "in_progress"}))
+                    .collect()
             } else {
-                0
+                Vec::new()
             };
-            reply(200, json!({"total_count": n, "workflow_runs": []}))
+            reply(
+                200,
+                json!({"total_count": runs.len(), "workflow_runs": runs}),
+            )
         }
         ("POST", ["actions", "workflows", workflow, "dispatches"]) => {
             // GitHub checks the inputs against the workflow file at the ref: any input it does
