@@ -73,6 +73,11 @@ fn every_route_and_status_of_the_fake_is_in_the_openapi_description() {
             if *status == 404 {
                 continue;
             }
+            // A dispatch with an input the workflow does not declare is a 422 "Unexpected inputs
+            // provided: [...]" on GitHub, though the description lists only 204.
+            if *status == 422 && template.ends_with("/dispatches") {
+                continue;
+            }
             assert!(
                 op["responses"].get(status.to_string()).is_some(),
                 "{method} {template} never answers {status} in GitHub's API: {:?}",

@@ -27,6 +27,7 @@ mod llm_ollama;
 mod llm_openai;
 mod llm_prompts;
 mod llm_structured;
+mod loop_e2e;
 mod planner_role;
 mod reviewer_role;
 mod route_cli;

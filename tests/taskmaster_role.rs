@@ -4,6 +4,9 @@
 
 use crate::support;
 
+use codex_orchestrator::forge::github::GitHub;
+use codex_orchestrator::forge::github::client::Settings;
+use codex_orchestrator::forge::{Forge, RepoId};
 use support::fake_github::FakeGitHub;
 use support::{cmd, output, read_outputs, read_summary, run, runner_cmd, with_fake_github};
 
@@ -234,4 +237,77 @@ fn a_missing_token_is_a_clear_failure() {
         "{}",
         r.stderr
     );
+}
+
+/// GitHub answers 422 "Unexpected inputs provided" to a dispatch with an input the workflow does
+/// not declare: the hand-off to the single-role developer workflow (no `role` input) sends only
+/// `task`; to the one-file `llm-team.yml` (which declares `role`) it sends both.
+#[test]
+fn the_hand_off_sends_only_the_inputs_the_developer_workflow_declares() {
+    let task = |id: &str, status: &str| {
+        format!(
+            "---\nid: {id}\ntitle: Task {id}\ntype: feature\npriority: P1\ndepends_on: []\nstatus: {status}\nowner: unassigned\nestimate: 2h\nacceptance:\n  - \"works\"\nauto_policy: review_required\n---\n"
+        )
+    };
+    let t1 = task("T-0001", "done").replace("Task T-0001", "Initialize basic CI for Python");
+    let t2 = task("T-0002", "queued");
+    for (file, example, sent) in [
+        (
+            "llm-team-developer.yml",
+            include_str!("../examples/workflows/developer.yml"),
+            serde_json::json!({"task": "T-0002"}),
+        ),
+        (
+            "llm-team.yml",
+            include_str!("../examples/workflows/llm-team.yml"),
+            serde_json::json!({"role": "developer", "task": "T-0002"}),
+        ),
+    ] {
+        let fake = FakeGitHub::start();
+        let path = format!(".github/workflows/{file}");
+        fake.with(|s| s.commit_files("main", &[(path.as_str(), example)], "workflows"));
+        let job = Job::new(&[
+            ("tasks/T-0001-ci-setup.md", &t1),
+            ("tasks/T-0002-task-t-0002.md", &t2),
+        ]);
+        let r = job.run(&fake, &[("CODEX_DEVELOPER_WORKFLOW", file)]);
+        assert_eq!(r.code, 0, "{file}: {}\n{}", r.stderr, job.summary());
+        let dispatches = fake.with(|s| s.dispatches.clone());
+        assert_eq!(dispatches.len(), 1, "{file}: {}", job.summary());
+        assert_eq!(dispatches[0]["workflow"], file);
+        assert_eq!(dispatches[0]["inputs"], sent, "{file}");
+        assert!(
+            fake.log()
+                .iter()
+                .all(|l| !(l.path.ends_with("/dispatches") && l.status == 422)),
+            "{file}: no refused dispatch"
+        );
+    }
+    // The fake refuses like GitHub: a `role` sent to the developer workflow is a 422.
+    let fake = FakeGitHub::start();
+    let wf = include_str!("../examples/workflows/developer.yml");
+    fake.with(|s| s.commit_files("main", &[(".github/workflows/d.yml", wf)], "wf"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = rt.enter();
+    let gh = GitHub::new(
+        RepoId::parse("octo/app").unwrap(),
+        Settings::new(&fake.url, "ghs_x"),
+    )
+    .unwrap();
+    let refused = rt
+        .block_on(gh.dispatch_workflow(
+            "d.yml",
+            "main",
+            &serde_json::json!({"role": "developer", "task": "T-0002"}),
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("422") && refused.contains(r#"Unexpected inputs provided: ["role"]"#),
+        "{refused}"
+    );
+    assert!(fake.with(|s| s.dispatches.is_empty()));
 }

@@ -94,7 +94,8 @@ pub struct Workflow {
     pub protected_branches: Vec<String>,
     pub on_closed_unmerged: TaskFate,
     /// The workflow file the Taskmaster dispatches to start the Developer on the task it picked
-    /// (`workflow_dispatch` with inputs `role`, `task`). Unset: no hand-off.
+    /// (`workflow_dispatch` with inputs `role`, `task`, of which only those the workflow declares
+    /// are sent: GitHub refuses any other). Unset: no hand-off.
     pub developer_workflow: Option<String>,
 }
 

@@ -73,10 +73,12 @@ pub trait ForgeRead {
     fn repository_name(&self) -> Option<String> {
         None
     }
-    /// How many runs of `workflow` are queued or in progress (`None`: this forge cannot tell),
-    /// so a hand-off does not start a second developer on a task one is already working on.
-    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
-        let _ = workflow;
+    /// How many dispatched runs of `workflow` other than run `except` (the caller's own: in the
+    /// one-file `llm-team.yml` the hand-off runs inside the workflow it dispatches) are queued or
+    /// in progress (`None`: this forge cannot tell), so a hand-off does not start a second
+    /// developer on a task one is already working on.
+    async fn active_runs(&self, workflow: &str, except: &str) -> Result<Option<usize>> {
+        let _ = (workflow, except);
         Ok(None)
     }
 }

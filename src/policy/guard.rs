@@ -329,8 +329,8 @@ impl<F: Forge> ForgeRead for Guarded<F> {
         self.inner.repository_name()
     }
 
-    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
-        self.inner.active_runs(workflow).await
+    async fn active_runs(&self, workflow: &str, except: &str) -> Result<Option<usize>> {
+        self.inner.active_runs(workflow, except).await
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Published;
 use super::check::{holds, identity, resolve};
+use super::inputs::{self, Dispatchable};
 use super::journal::Journal;
 use super::rules::INTEGRATE_PREFIX;
 use crate::changes::{BranchState, Status, Target, Write};
@@ -264,17 +265,70 @@ pub(super) async fn one<F: Forge>(
                 let n = number(forge, t, out).await?;
                 inputs.insert("pr".into(), serde_json::Value::String(n.to_string()));
             }
+            // GitHub refuses (422) a dispatch with an input its workflow does not declare.
+            let mut left_out = Vec::new();
+            match declared_inputs(forge, &d.workflow, &d.git_ref).await {
+                Some(Dispatchable::NoTrigger) => {
+                    return Ok(Status::Skipped(format!(
+                        "`{}` has no `workflow_dispatch` trigger on {}, so it cannot be started; add                          `on: workflow_dispatch` (with the inputs {}) to it, or point the hand-off at                          the workflow that has it",
+                        d.workflow,
+                        d.git_ref,
+                        names(inputs.keys())
+                    )));
+                }
+                Some(Dispatchable::Inputs(declared)) => inputs.retain(|k, _| {
+                    let keep = declared.contains(k);
+                    if !keep {
+                        left_out.push(k.clone());
+                    }
+                    keep
+                }),
+                None => {}
+            }
             forge
                 .dispatch_workflow(&d.workflow, &d.git_ref, &serde_json::Value::Object(inputs))
                 .await?;
             journal.record(index);
-            Ok(Status::Created(format!("started `{}`", d.workflow)))
+            Ok(Status::Created(if left_out.is_empty() {
+                format!("started `{}`", d.workflow)
+            } else {
+                format!(
+                    "started `{}` (without the inputs it does not declare: {})",
+                    d.workflow,
+                    names(left_out.iter())
+                )
+            }))
         }
         Write::Merge(m) => {
             forge.permit_merges_from(INTEGRATE_PREFIX);
             let n = number(forge, &m.on, out).await?;
             Ok(merge(forge, n, m.method, m.auto_merge_fallback).await)
         }
+    }
+}
+
+/// The inputs `workflow` declares at `git_ref` (read from `.github/workflows/`); `None` when the
+/// file cannot be read or parsed (a workflow id, no read access): then GitHub decides.
+async fn declared_inputs<F: ForgeRead>(
+    forge: &F,
+    workflow: &str,
+    git_ref: &str,
+) -> Option<Dispatchable> {
+    if workflow.is_empty() || workflow.contains('/') || workflow.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let path = format!(".github/workflows/{workflow}");
+    let bytes = forge.file_at(&path, git_ref).await.ok()??;
+    inputs::declared(&String::from_utf8_lossy(&bytes))
+}
+
+fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
+    let list: Vec<String> = keys.map(|k| format!("`{k}`")).collect();
+    if list.is_empty() {
+        "(none)".into()
+    } else {
+        list.join(", ")
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod apply;
 mod check;
+mod inputs;
 mod journal;
 pub(crate) mod rules;
 

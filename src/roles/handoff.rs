@@ -28,7 +28,9 @@ pub async fn developer_dispatch<F: ForgeRead>(
             "{id} is under way (branch `{branch}` exists), so the developer is not started again"
         )));
     }
-    if let Some(n) = ctx.forge.active_runs(&workflow).await?
+    // Our own run (GitHub's run id, `gh-<id>` in the run's id) is no other developer.
+    let own = ctx.run.run_id.strip_prefix("gh-").unwrap_or_default();
+    if let Some(n) = ctx.forge.active_runs(&workflow, own).await?
         && n > 0
     {
         return Ok(Err(format!(

@@ -85,7 +85,7 @@ pub const ROUTES: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
-        &[204],
+        &[204, 422],
     ),
     ("GET", "/user", &[200, 403]),
     (
@@ -129,6 +129,82 @@ pub struct TokenInfo {
     pub installation: bool,
 }
 
+/// Git's id of an object.
+fn git_hash(kind: gix::objs::Kind, data: &[u8]) -> String {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, kind, data)
+        .expect("sha1")
+        .to_string()
+}
+
+/// A commit object with a fixed author and committer.
+pub fn commit_bytes(tree: &str, parents: &[String], message: &str) -> Vec<u8> {
+    let mut s = format!("tree {tree}\n");
+    for p in parents {
+        s.push_str(&format!("parent {p}\n"));
+    }
+    s.push_str("author t <t@example.com> 0 +0000\ncommitter t <t@example.com> 0 +0000\n\n");
+    s.push_str(message);
+    s.into_bytes()
+}
+
+/// The git tree objects of a flat path map: (root id, every tree object as (id, bytes)).
+pub fn tree_objects(flat: &BTreeMap<String, (String, String)>) -> (String, Vec<(String, Vec<u8>)>) {
+    fn build(
+        entries: &BTreeMap<String, (String, String)>,
+        out: &mut Vec<(String, Vec<u8>)>,
+    ) -> String {
+        let mut files: Vec<(String, String, String)> = Vec::new();
+        let mut dirs: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
+        for (path, (mode, id)) in entries {
+            match path.split_once('/') {
+                Some((dir, rest)) => {
+                    dirs.entry(dir.to_string())
+                        .or_default()
+                        .insert(rest.to_string(), (mode.clone(), id.clone()));
+                }
+                None => files.push((path.clone(), mode.clone(), id.clone())),
+            }
+        }
+        for (dir, sub) in &dirs {
+            let id = build(sub, out);
+            files.push((dir.clone(), "40000".into(), id));
+        }
+        // Git orders entries by name, a folder's name as if it ended in `/`.
+        let key = |(name, mode, _): &(String, String, String)| {
+            if mode == "40000" {
+                format!("{name}/")
+            } else {
+                name.clone()
+            }
+        };
+        files.sort_by_key(key);
+        let mut bytes = Vec::new();
+        for (name, mode, id) in &files {
+            bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            bytes.extend_from_slice(&hex::decode(id).unwrap_or_else(|_| vec![0; 20]));
+        }
+        let id = git_hash(gix::objs::Kind::Tree, &bytes);
+        out.push((id.clone(), bytes));
+        id
+    }
+    let mut out = Vec::new();
+    let root = build(flat, &mut out);
+    (root, out)
+}
+
+/// The bearer token of a request (empty without one).
+fn token_of(headers: &HeaderMap) -> &str {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim_start_matches("Bearer ")
+                .trim_start_matches("token ")
+                .trim()
+        })
+        .unwrap_or("")
+}
+
 /// The login an unknown token acts as (the default test token among them).
 pub const DEFAULT_LOGIN: &str = "codex-bot";
 
@@ -146,15 +222,19 @@ pub enum FaultKind {
     Forbidden(&'static str),
     /// Before doing the request, move this branch forward by one commit (a concurrent push).
     ConcurrentPush(&'static str),
+    /// Do the request, then answer this status instead of its own (a 5xx after the write).
+    StatusAfterApply(u16),
 }
 
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub method: &'static str,
-    /// Matches when the request path contains this.
-    pub path: &'static str,
+    /// Matches when the request path contains this (ends with it, when it ends with `$`).
+    pub path: String,
     pub kind: FaultKind,
     pub times: usize,
+    /// Matching requests to let through before the fault strikes.
+    pub skip: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +243,8 @@ pub struct Logged {
     pub path: String,
     pub status: u16,
     pub body: Value,
+    /// The login of the token the request came with.
+    pub by: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -220,8 +302,14 @@ pub struct State {
     pub truncate_trees: bool,
     /// Only the tokens in `tokens` are accepted; any other gets 401.
     pub strict_tokens: bool,
-    /// Queued or in-progress runs by workflow file (what `GET …/runs?status=` counts).
-    pub active_runs: HashMap<String, usize>,
+    /// Blob, tree and commit ids are git's own (computed from the content, commits with a fixed
+    /// author and date), so a checkout can hold the fake's commits under the same ids.
+    pub git_ids: bool,
+    /// Per-token scopes like a job's `permissions:` (`contents`, `pull-requests`, `issues`,
+    /// `actions` → `read` or `write`); a token listed here may do only what they allow.
+    pub scopes: HashMap<String, BTreeMap<String, String>>,
+    /// In-progress runs by workflow file, as (run id, event): what `GET …/runs?status=` lists.
+    pub active_runs: HashMap<String, Vec<(u64, String)>>,
     /// Serve mode's rate-limit budget (see the block at the end of this file).
     pub serve: ServeFake,
 }
@@ -266,6 +354,57 @@ impl State {
         )
     }
 
+    /// A new blob's id: git's when `git_ids` is on, else a fresh one.
+    fn blob_id(&mut self, bytes: &[u8]) -> String {
+        if self.git_ids {
+            git_hash(gix::objs::Kind::Blob, bytes)
+        } else {
+            self.sha()
+        }
+    }
+
+    fn tree_id(&mut self, flat: &BTreeMap<String, (String, String)>) -> String {
+        if self.git_ids {
+            tree_objects(flat).0
+        } else {
+            self.sha()
+        }
+    }
+
+    fn commit_id(&mut self, tree: &str, parents: &[String], message: &str) -> String {
+        if self.git_ids {
+            git_hash(
+                gix::objs::Kind::Commit,
+                &commit_bytes(tree, parents, message),
+            )
+        } else {
+            self.sha()
+        }
+    }
+
+    /// Every git object the fake holds, as (kind, id, bytes): with `git_ids` on, writing them
+    /// into a repository gives it the fake's history under the same commit ids.
+    pub fn git_objects(&self) -> Vec<(&'static str, String, Vec<u8>)> {
+        let mut out: Vec<(&'static str, String, Vec<u8>)> = self
+            .blobs
+            .iter()
+            .map(|(id, b)| ("blob", id.clone(), b.clone()))
+            .collect();
+        for flat in self.trees.values() {
+            for (id, bytes) in tree_objects(flat).1 {
+                out.push(("tree", id, bytes));
+            }
+        }
+        for (id, c) in &self.commits {
+            out.push((
+                "commit",
+                id.clone(),
+                commit_bytes(&c.tree, &c.parents, &c.message),
+            ));
+        }
+        out
+    }
+
     /// The flat file map of a commit.
     pub fn files_at(&self, commit: &str) -> BTreeMap<String, (String, String)> {
         self.commits
@@ -290,23 +429,113 @@ impl State {
             .map(|p| self.files_at(p))
             .unwrap_or_default();
         for (path, content) in files {
-            let blob = self.sha();
+            let blob = self.blob_id(content.as_bytes());
             self.blobs.insert(blob.clone(), content.as_bytes().to_vec());
             tree.insert(path.to_string(), ("100644".into(), blob));
         }
-        let tree_sha = self.sha();
+        let tree_sha = self.tree_id(&tree);
         self.trees.insert(tree_sha.clone(), tree);
-        let sha = self.sha();
+        let parents: Vec<String> = parent.into_iter().collect();
+        let sha = self.commit_id(&tree_sha, &parents, message);
         self.commits.insert(
             sha.clone(),
             CommitObj {
                 tree: tree_sha,
-                parents: parent.into_iter().collect(),
+                parents,
                 message: message.into(),
             },
         );
         self.refs.insert(branch.to_string(), sha.clone());
         sha
+    }
+
+    /// Squash-merges pull request `number` as GitHub does: the head's changes since the merge
+    /// base applied to the base branch (a three-way merge by path; both sides changing a path
+    /// differently is a conflict). `expected` is the head sha the caller saw, if it names one.
+    pub fn merge_pull(
+        &mut self,
+        number: u64,
+        expected: Option<&str>,
+    ) -> Result<String, (u16, &'static str)> {
+        let Some(i) = self.pulls.iter().position(|p| p.number == number) else {
+            return Err((404, "Not Found"));
+        };
+        let p = self.pulls[i].clone();
+        if !p.open {
+            return Err((405, "Pull Request is not mergeable"));
+        }
+        let head_sha = self.refs[&p.head].clone();
+        if expected.is_some_and(|s| s != head_sha) {
+            return Err((
+                409,
+                "Head branch was modified. Review and try the merge again.",
+            ));
+        }
+        let base_sha = self.refs[&p.base].clone();
+        let mut ours_ancestors = std::collections::HashSet::new();
+        let mut stack = vec![base_sha.clone()];
+        while let Some(c) = stack.pop() {
+            if ours_ancestors.insert(c.clone())
+                && let Some(obj) = self.commits.get(&c)
+            {
+                stack.extend(obj.parents.iter().cloned());
+            }
+        }
+        let mut queue = std::collections::VecDeque::from([head_sha.clone()]);
+        let mut seen = std::collections::HashSet::new();
+        let mut merge_base = None;
+        while let Some(c) = queue.pop_front() {
+            if ours_ancestors.contains(&c) {
+                merge_base = Some(c);
+                break;
+            }
+            if seen.insert(c.clone())
+                && let Some(obj) = self.commits.get(&c)
+            {
+                queue.extend(obj.parents.iter().cloned());
+            }
+        }
+        let common = merge_base.map(|m| self.files_at(&m)).unwrap_or_default();
+        let ours = self.files_at(&base_sha);
+        let theirs = self.files_at(&head_sha);
+        let mut tree = BTreeMap::new();
+        let paths: std::collections::BTreeSet<&String> = common
+            .keys()
+            .chain(ours.keys())
+            .chain(theirs.keys())
+            .collect();
+        for path in paths {
+            let (b, o, t) = (common.get(path), ours.get(path), theirs.get(path));
+            let pick = if t == b || o == t {
+                o
+            } else if o == b {
+                t
+            } else {
+                return Err((405, "Merge conflict"));
+            };
+            if let Some(entry) = pick {
+                tree.insert(path.clone(), entry.clone());
+            }
+        }
+        let tree_sha = self.tree_id(&tree);
+        self.trees.insert(tree_sha.clone(), tree);
+        let message = format!("{} (#{})", p.title, p.number);
+        let parents = vec![base_sha];
+        let sha = self.commit_id(&tree_sha, &parents, &message);
+        self.commits.insert(
+            sha.clone(),
+            CommitObj {
+                tree: tree_sha,
+                parents,
+                message,
+            },
+        );
+        self.refs.insert(p.base.clone(), sha.clone());
+        let pr = &mut self.pulls[i];
+        pr.open = false;
+        pr.merged = true;
+        pr.merge_sha = Some(sha.clone());
+        Ok(sha)
     }
 
     fn is_ancestor(&self, ancestor: &str, of: &str) -> bool {
@@ -325,7 +554,7 @@ impl State {
         false
     }
 
-    fn pull_json(&self, p: &Pull) -> Value {
+    pub fn pull_json(&self, p: &Pull) -> Value {
         let head_sha = self.refs.get(&p.head).cloned().unwrap_or_default();
         let base_sha = self.refs.get(&p.base).cloned().unwrap_or_default();
         let repo = json!({"full_name": format!("{}/{}", self.owner, self.repo), "name": self.repo});
@@ -423,9 +652,23 @@ impl FakeGitHub {
         self.with(|s| {
             s.faults.push(Fault {
                 method,
-                path,
+                path: path.to_string(),
                 kind,
                 times,
+                skip: 0,
+            })
+        });
+    }
+
+    /// One fault on the `nth` (0-based) request matching `method` and `path` from now on.
+    pub fn fault_nth(&self, method: &'static str, path: &str, kind: FaultKind, nth: usize) {
+        self.with(|s| {
+            s.faults.push(Fault {
+                method,
+                path: path.to_string(),
+                kind,
+                times: 1,
+                skip: nth,
             })
         });
     }
@@ -494,16 +737,24 @@ async fn handle(
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let fault = {
         let mut st = state.lock().unwrap();
-        let hit = st
-            .faults
-            .iter()
-            .position(|f| f.method == method.as_str() && path.contains(f.path) && f.times > 0);
-        hit.map(|i| {
+        let hit = st.faults.iter().position(|f| {
+            let at = match f.path.strip_suffix('$') {
+                Some(end) => path.ends_with(end),
+                None => path.contains(f.path.as_str()),
+            };
+            f.method == method.as_str() && at && f.times > 0
+        });
+        hit.and_then(|i| {
+            if st.faults[i].skip > 0 {
+                st.faults[i].skip -= 1;
+                return None;
+            }
             st.faults[i].times -= 1;
-            st.faults[i].kind.clone()
+            Some(st.faults[i].kind.clone())
         })
     };
     let mut delay = None;
+    let mut after_apply = None;
     let early = match fault {
         Some(FaultKind::Status(s)) => Some(reply(s, json!({"message": "Server Error"}))),
         Some(FaultKind::SecondaryLimit(after)) => {
@@ -541,6 +792,10 @@ async fn handle(
             delay = Some(d);
             None
         }
+        Some(FaultKind::StatusAfterApply(s)) => {
+            after_apply = Some(s);
+            None
+        }
         Some(FaultKind::ConcurrentPush(branch)) => {
             state.lock().unwrap().commit_files(
                 branch,
@@ -555,7 +810,11 @@ async fn handle(
         Some(r) => r,
         None => {
             let mut st = state.lock().unwrap();
-            route(&mut st, &method, &path, &query, &headers, &json_body)
+            let r = route(&mut st, &method, &path, &query, &headers, &json_body);
+            match after_apply {
+                Some(s) => reply(s, json!({"message": "Server Error"})),
+                None => r,
+            }
         }
     };
     if method == Method::GET && response.status() == StatusCode::OK {
@@ -569,11 +828,13 @@ async fn handle(
             Some(q) => format!("{path}?{q}"),
             None => path.clone(),
         };
+        let by = st.caller(&headers).login;
         st.log.push(Logged {
             method: method.to_string(),
             path: shown,
             status,
             body: json_body,
+            by,
         });
     }
     if let Some(d) = delay {
@@ -665,6 +926,32 @@ fn route(
     };
     let rest = percent_decode(rest);
     let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    if let Some(scopes) = st.scopes.get(token_of(headers)) {
+        let level = if method == Method::GET {
+            "read"
+        } else {
+            "write"
+        };
+        let allowed = |scope: &str| match scopes.get(scope).map(String::as_str) {
+            Some("write") => true,
+            Some("read") => level == "read",
+            _ => false,
+        };
+        let ok = match seg.first().copied() {
+            None => true, // repository metadata
+            Some("pulls") if seg.get(2) == Some(&"merge") => {
+                allowed("pull-requests") && allowed("contents")
+            }
+            Some("pulls") => allowed("pull-requests"),
+            // Comments and labels on a pull request: either permission will do.
+            Some("issues") => allowed("issues") || allowed("pull-requests"),
+            Some("actions") => allowed("actions"),
+            Some(_) => allowed("contents"),
+        };
+        if !ok {
+            return forbidden_integration();
+        }
+    }
     match (method.as_str(), seg.as_slice()) {
         ("GET", []) => reply(
             200,
@@ -768,39 +1055,13 @@ fn route(
                     let p = p.clone();
                     reply(200, st.pull_json(&p))
                 }
-                ("PUT", ["merge"]) => {
-                    let p = st.pulls[i].clone();
-                    if !p.open {
-                        return reply(405, json!({"message": "Pull Request is not mergeable"}));
-                    }
-                    let head_sha = st.refs[&p.head].clone();
-                    if body["sha"].as_str().is_some_and(|s| s != head_sha) {
-                        return reply(
-                            409,
-                            json!({"message": "Head branch was modified. Review and try the merge again."}),
-                        );
-                    }
-                    let tree = st.commits[&head_sha].tree.clone();
-                    let base_sha = st.refs[&p.base].clone();
-                    let sha = st.sha();
-                    st.commits.insert(
-                        sha.clone(),
-                        CommitObj {
-                            tree,
-                            parents: vec![base_sha],
-                            message: format!("{} (#{})", p.title, p.number),
-                        },
-                    );
-                    st.refs.insert(p.base.clone(), sha.clone());
-                    let pr = &mut st.pulls[i];
-                    pr.open = false;
-                    pr.merged = true;
-                    pr.merge_sha = Some(sha.clone());
-                    reply(
+                ("PUT", ["merge"]) => match st.merge_pull(n, body["sha"].as_str()) {
+                    Ok(sha) => reply(
                         200,
                         json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
-                    )
-                }
+                    ),
+                    Err((status, message)) => reply(status, json!({"message": message})),
+                },
                 ("GET", ["files"]) => {
                     let files = st.changed_files(&st.pulls[i].clone());
                     let per = q
@@ -1075,7 +1336,7 @@ fn route(
             } else {
                 content.as_bytes().to_vec()
             };
-            let sha = st.sha();
+            let sha = st.blob_id(&bytes);
             st.blobs.insert(sha.clone(), bytes);
             reply(201, json!({"sha": sha, "url": ""}))
         }
@@ -1104,7 +1365,7 @@ fn route(
                     }
                 }
             }
-            let sha = st.sha();
+            let sha = st.tree_id(&tree);
             st.trees.insert(sha.clone(), tree);
             reply(201, json!({"sha": sha, "tree": []}))
         }
@@ -1119,13 +1380,14 @@ fn route(
                 .flatten()
                 .filter_map(|p| p.as_str().map(String::from))
                 .collect();
-            let sha = st.sha();
+            let message = body["message"].as_str().unwrap_or("").to_string();
+            let sha = st.commit_id(&tree, &parents, &message);
             st.commits.insert(
                 sha.clone(),
                 CommitObj {
                     tree: tree.clone(),
                     parents,
-                    message: body["message"].as_str().unwrap_or("").into(),
+                    message,
                 },
             );
             reply(201, json!({"sha": sha, "tree": {"sha": tree}}))
@@ -1160,18 +1422,74 @@ fn route(
             }
         }
         ("GET", ["actions", "workflows", workflow, "runs"]) => {
-            let n = if q.get("status").map(String::as_str) == Some("in_progress") {
-                st.active_runs.get(*workflow).copied().unwrap_or(0)
+            let runs: Vec<Value> = if q.get("status").map(String::as_str) == Some("in_progress") {
+                st.active_runs
+                    .get(*workflow)
+                    .into_iter()
+                    .flatten()
+                    .map(|(id, event)| json!({"id": id, "event": event, "status": "in_progress"}))
+                    .collect()
             } else {
-                0
+                Vec::new()
             };
-            reply(200, json!({"total_count": n, "workflow_runs": []}))
+            reply(
+                200,
+                json!({"total_count": runs.len(), "workflow_runs": runs}),
+            )
         }
-        ("POST", ["actions", "workflows", _, "dispatches"]) => {
-            st.dispatches.push(body.clone());
+        ("POST", ["actions", "workflows", workflow, "dispatches"]) => {
+            // GitHub checks the inputs against the workflow file at the ref: any input it does
+            // not declare is a 422. (A workflow the fake does not hold is accepted as it is.)
+            let at = body["ref"].as_str().unwrap_or("").to_string();
+            let file = st.file(&at, &format!(".github/workflows/{workflow}"));
+            if let Some(text) = file {
+                match declared_dispatch_inputs(&text) {
+                    None => {
+                        return reply(
+                            422,
+                            json!({"message": "Workflow does not have 'workflow_dispatch' trigger", "documentation_url": "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event", "status": "422"}),
+                        );
+                    }
+                    Some(declared) => {
+                        let unexpected: Vec<String> = body["inputs"]
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|m| m.keys())
+                            .filter(|k| !declared.contains(*k))
+                            .cloned()
+                            .collect();
+                        if !unexpected.is_empty() {
+                            return reply(
+                                422,
+                                json!({"message": format!("Unexpected inputs provided: {}", serde_json::to_string(&unexpected).unwrap()), "documentation_url": "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event", "status": "422"}),
+                            );
+                        }
+                    }
+                }
+            }
+            let mut record = body.clone();
+            record["workflow"] = json!(workflow);
+            st.dispatches.push(record);
             StatusCode::NO_CONTENT.into_response()
         }
         _ => not_found(),
+    }
+}
+
+/// The inputs a workflow file's `workflow_dispatch` trigger declares; `None` without the trigger.
+pub fn declared_dispatch_inputs(yaml: &str) -> Option<Vec<String>> {
+    let doc: Value = serde_saphyr::from_str(yaml).ok()?;
+    let on = doc.get("on").or_else(|| doc.get("true"))?;
+    match on {
+        Value::String(s) => (s == "workflow_dispatch").then(Vec::new),
+        Value::Array(list) => list.iter().any(|v| v == "workflow_dispatch").then(Vec::new),
+        Value::Object(m) => m.get("workflow_dispatch").map(|d| {
+            d.get("inputs")
+                .and_then(Value::as_object)
+                .map(|i| i.keys().cloned().collect())
+                .unwrap_or_default()
+        }),
+        _ => None,
     }
 }
 

@@ -249,6 +249,11 @@ impl FakeOllama {
         self.shared.with(|i| i.chat.extend(replies));
     }
 
+    /// Drops the answers still queued for `/api/chat`.
+    pub fn clear_script(&self) {
+        self.shared.with(|i| i.chat.clear());
+    }
+
     /// Queues answers of `/v1/chat/completions`.
     pub fn script_openai(&self, replies: impl IntoIterator<Item = ChatReply>) {
         self.shared.with(|i| i.openai.extend(replies));

@@ -5,6 +5,7 @@
 pub mod fake_github;
 pub mod fake_ollama;
 pub mod upsert;
+pub mod workflows;
 
 use std::path::Path;
 use std::process::{Command, Output};

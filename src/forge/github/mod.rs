@@ -209,11 +209,11 @@ impl ForgeRead for GitHub {
         Some(self.repo.to_string())
     }
 
-    async fn active_runs(&self, workflow: &str) -> Result<Option<usize>> {
+    async fn active_runs(&self, workflow: &str, except: &str) -> Result<Option<usize>> {
         let mut total = 0;
         for status in ["queued", "in_progress"] {
             let path = self.path(&format!(
-                "/actions/workflows/{}/runs?status={status}&per_page=1",
+                "/actions/workflows/{}/runs?status={status}&per_page=100",
                 encode(workflow, false)
             ));
             let a = self.client.send(Method::GET, &path, None, None).await?;
@@ -222,7 +222,16 @@ impl ForgeRead for GitHub {
                 return Ok(None);
             }
             let runs: wire::Runs = a.json(&path)?;
-            total += runs.total_count;
+            // Only developer runs count: dispatched ones, and not the caller's own run (a
+            // reviewer or integrator job of the one-file workflow is a run of it too). Beyond
+            // the first page, every run counts.
+            let listed = runs.workflow_runs.len();
+            let others = runs
+                .workflow_runs
+                .iter()
+                .filter(|r| r.event == "workflow_dispatch" && r.id.to_string() != except)
+                .count();
+            total += others + runs.total_count.saturating_sub(listed);
         }
         Ok(Some(total))
     }

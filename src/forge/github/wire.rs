@@ -217,4 +217,13 @@ pub struct ContentEntry {
 #[derive(Deserialize)]
 pub struct Runs {
     pub total_count: usize,
+    #[serde(default)]
+    pub workflow_runs: Vec<Run>,
+}
+
+#[derive(Deserialize)]
+pub struct Run {
+    pub id: u64,
+    #[serde(default)]
+    pub event: String,
 }
