@@ -77,6 +77,33 @@ fn whole_file_answer_is_flagged() {
 }
 
 #[test]
+fn a_fenced_file_labelled_by_a_comment_is_a_whole_file_answer() {
+    // Seen from Qwen2.5-Coder 1.5B: each file whole, its path as a comment on the first line.
+    let reply = "```python\n# src/app.py\ndef greet():\n    pass\n```\n\n```python\n# tests/test_app.py\nfrom src.app import greet\n```\n";
+    assert_eq!(
+        parse_blocks(reply).unwrap(),
+        vec![
+            EditBlock::whole_file("src/app.py", "def greet():\n    pass\n"),
+            EditBlock::whole_file("tests/test_app.py", "from src.app import greet\n"),
+        ]
+    );
+    let js = "```js\n// lib/a.js\nexport const a = 1;\n```\n";
+    assert_eq!(parse_blocks(js).unwrap()[0].path, "lib/a.js");
+    // A comment that names no file keeps the fence a snippet.
+    for snippet in [
+        "```python\n# Setup\nx = 1\n```\n",
+        "```rust\n// TODO\nfn x() {}\n```\n",
+        "```\n# a.py\nx = 1\n```\n",
+    ] {
+        assert_eq!(
+            parse_blocks(snippet).unwrap_err(),
+            ParseError::NoBlocks,
+            "{snippet}"
+        );
+    }
+}
+
+#[test]
 fn a_snippet_without_path_is_not_an_edit() {
     let err = parse_blocks("Try this:\n```rust\nfn x() {}\n```\n").unwrap_err();
     assert_eq!(err, ParseError::NoBlocks);

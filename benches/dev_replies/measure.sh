@@ -44,7 +44,7 @@ YML
 git -C "$repo" init -q -b main && git -C "$repo" add -A && git -C "$repo" -c user.name=m -c user.email=m@x commit -qm sample
 "$bin" forge init "local:$work/forge" --from "$repo" >/dev/null
 python3 "$here/capture_proxy.py" 8099 "$upstream" "$out/request.json" & proxy=$!
-sleep 1
+for _ in $(seq 1 60); do curl -sf http://127.0.0.1:8099/v1/models >/dev/null && break; sleep 1; done
 (cd "$repo" && env -u OLLAMA_BASE_URL "$bin" --forge "local:$work/forge" develop --task T-0002 --changes-out "$work/changes.json") \
   >"$out/capture.stdout" 2>"$out/capture.stderr" || true
 [ -s "$out/request.json" ] || { echo "no request captured; see $out/capture.stderr" >&2; exit 1; }

@@ -378,7 +378,17 @@ pub fn parse_blocks(reply: &str) -> Result<Vec<EditBlock>, ParseError> {
                 i += 1;
                 continue;
             }
-            let path = path_from_info(info).or_else(|| whole_file_path(&lines, floor, i));
+            let mut body = body;
+            let mut path = path_from_info(info).or_else(|| whole_file_path(&lines, floor, i));
+            // ```python
+            // # src/app.py        <- the path as a comment on the first line (small models)
+            if path.is_none()
+                && !info.is_empty()
+                && let Some(p) = body.first().and_then(|l| path_from_comment(l))
+            {
+                path = Some(p);
+                body = &body[1..];
+            }
             match (path, close) {
                 (Some(path), Some(_)) => {
                     let mut content = String::new();
@@ -458,6 +468,32 @@ fn unfence_bodies(block: &mut EditBlock) {
         (None, Some(r)) if !doc => block.replace = r,
         _ => {}
     }
+}
+
+/// A comment line that only names a file (`# src/app.py`, `// src/lib.rs`, `<!-- a.md -->`):
+/// the label small models put on the first line of a fenced whole file. Needs a `/` or an
+/// extension, so `# Setup` or `// TODO` are never taken for paths.
+fn path_from_comment(line: &str) -> Option<String> {
+    let t = line.trim();
+    let (body, close) = [
+        ("<!--", "-->"),
+        ("/*", "*/"),
+        ("//", ""),
+        ("#", ""),
+        ("--", ""),
+    ]
+    .into_iter()
+    .find_map(|(open, close)| t.strip_prefix(open).map(|b| (b, close)))?;
+    let body = body
+        .trim()
+        .strip_suffix(close)
+        .unwrap_or(body.trim())
+        .trim();
+    let p = path_from_line(body)?;
+    let pathy = p.contains('/')
+        || p.rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && !ext.is_empty());
+    pathy.then_some(p)
 }
 
 /// The path line directly above a fence (one blank line allowed in between).
