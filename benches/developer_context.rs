@@ -98,6 +98,8 @@ fn main() {
             &Want {
                 text: want_text.clone(),
                 named: &named,
+                tasks_dir: "tasks",
+                own_task: "",
             },
             12_000,
             &read,

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use codex_orchestrator::roles::developer::edits::{
-    Applied, ApplyError, ApplyOptions, EditBlock, Matched, ParseError, apply, apply_all, feedback,
-    parse_blocks, parse_feedback,
+    Applied, ApplyError, ApplyOptions, EditBlock, FORMAT_HELP, Matched, ParseError, apply,
+    apply_all, feedback, format_help, parse_blocks, parse_feedback,
 };
 
 fn opts() -> ApplyOptions {
@@ -77,6 +77,33 @@ fn whole_file_answer_is_flagged() {
 }
 
 #[test]
+fn a_fenced_file_labelled_by_a_comment_is_a_whole_file_answer() {
+    // Seen from Qwen2.5-Coder 1.5B: each file whole, its path as a comment on the first line.
+    let reply = "```python\n# src/app.py\ndef greet():\n    pass\n```\n\n```python\n# tests/test_app.py\nfrom src.app import greet\n```\n";
+    assert_eq!(
+        parse_blocks(reply).unwrap(),
+        vec![
+            EditBlock::whole_file("src/app.py", "def greet():\n    pass\n"),
+            EditBlock::whole_file("tests/test_app.py", "from src.app import greet\n"),
+        ]
+    );
+    let js = "```js\n// lib/a.js\nexport const a = 1;\n```\n";
+    assert_eq!(parse_blocks(js).unwrap()[0].path, "lib/a.js");
+    // A comment that names no file keeps the fence a snippet.
+    for snippet in [
+        "```python\n# Setup\nx = 1\n```\n",
+        "```rust\n// TODO\nfn x() {}\n```\n",
+        "```\n# a.py\nx = 1\n```\n",
+    ] {
+        assert_eq!(
+            parse_blocks(snippet).unwrap_err(),
+            ParseError::NoBlocks,
+            "{snippet}"
+        );
+    }
+}
+
+#[test]
 fn a_snippet_without_path_is_not_an_edit() {
     let err = parse_blocks("Try this:\n```rust\nfn x() {}\n```\n").unwrap_err();
     assert_eq!(err, ParseError::NoBlocks);
@@ -138,6 +165,93 @@ fn zero_blocks_is_a_typed_error() {
         parse_blocks("I think the code is fine.").unwrap_err(),
         ParseError::NoBlocks
     );
+}
+
+// ---------------------------------------------------------------- what small models copy
+
+#[test]
+fn the_format_help_has_no_path_a_model_can_paste() {
+    // Copied verbatim (small models do), the help is no edit of any file: its path line is a
+    // placeholder that is not a path.
+    assert!(!FORMAT_HELP.contains("path/to/"), "{FORMAT_HELP}");
+    assert_eq!(
+        parse_blocks(FORMAT_HELP).unwrap_err(),
+        ParseError::MissingPath { block: 1 }
+    );
+    // With the task's real file, the example's path line is that file.
+    let help = format_help(Some("src/app.py"));
+    assert!(help.contains("\nsrc/app.py\n<<<<<<< SEARCH\n"), "{help}");
+    assert_eq!(parse_blocks(&help).unwrap()[0].path, "src/app.py");
+    // Something that is not a clean path never goes on the path line.
+    assert_eq!(format_help(Some("a b\n<<<<<<< SEARCH")), FORMAT_HELP);
+}
+
+#[test]
+fn marker_lines_in_search_or_replace_are_refused_with_the_reason() {
+    let open = "<<<UNTRUSTED-0123456789ab file src/app.py>>>";
+    let close = "<<<END-UNTRUSTED-0123456789ab>>>";
+    let search = format!(
+        "src/app.py\n<<<<<<< SEARCH\n{open}\ndef greet(name):\n=======\ndef greet(name):\n>>>>>>> REPLACE\n"
+    );
+    let err = parse_blocks(&search).unwrap_err();
+    match &err {
+        ParseError::UntrustedMarker {
+            block, path, part, ..
+        } => {
+            assert_eq!((*block, path.as_str(), *part), (1, "src/app.py", "SEARCH"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = parse_feedback(&err);
+    assert!(text.contains("not in the file"), "{text}");
+    assert!(text.contains("Nothing was applied"), "{text}");
+    // In REPLACE they would be written into the file: refused too (block 2 here).
+    let replace = format!(
+        "a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n\
+         a.py\n<<<<<<< SEARCH\ny = 1\n=======\ny = 2\n{close}\n>>>>>>> REPLACE\n"
+    );
+    assert!(matches!(
+        parse_blocks(&replace).unwrap_err(),
+        ParseError::UntrustedMarker {
+            block: 2,
+            part: "REPLACE",
+            ..
+        }
+    ));
+    // A line that only mentions the marker (code of this very project) is fine.
+    let code = "src/p.rs\n<<<<<<< SEARCH\nlet open = \"<<<UNTRUSTED-\";\n=======\nlet open = \"<<<UNTRUSTED-\"; // x\n>>>>>>> REPLACE\n";
+    assert!(parse_blocks(code).is_ok());
+}
+
+#[test]
+fn fence_language_tags_around_and_inside_blocks_are_tolerated() {
+    // ```bash around each block (the path inside the fence, or before it).
+    let around = "```bash\nsrc/app.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n\n\
+tests/test_app.py\n```python\n<<<<<<< SEARCH\ny = 1\n=======\ny = 2\n>>>>>>> REPLACE\n```\n";
+    let blocks = parse_blocks(around).unwrap();
+    assert_eq!(
+        blocks,
+        vec![
+            EditBlock::new("src/app.py", "x = 1\n", "x = 2\n"),
+            EditBlock::new("tests/test_app.py", "y = 1\n", "y = 2\n"),
+        ]
+    );
+    // The path in the info string as `lang:path`.
+    let info =
+        "```python:src/app.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n";
+    assert_eq!(parse_blocks(info).unwrap()[0].path, "src/app.py");
+    // Fences inside SEARCH and REPLACE are not part of the file.
+    let inside = "src/app.py\n<<<<<<< SEARCH\n```python\nx = 1\n```\n=======\n```python\nx = 2\n```\n>>>>>>> REPLACE\n";
+    assert_eq!(
+        parse_blocks(inside).unwrap(),
+        vec![EditBlock::new("src/app.py", "x = 1\n", "x = 2\n")]
+    );
+    // A new code file's fenced content.
+    let new = "src/n.py\n<<<<<<< SEARCH\n=======\n```python\nN = 1\n```\n>>>>>>> REPLACE\n";
+    assert_eq!(parse_blocks(new).unwrap()[0].replace, "N = 1\n");
+    // In a document only a fence on both sides is dropped (one side may be the edit itself).
+    let doc = "README.md\n<<<<<<< SEARCH\nUsage:\n=======\n```sh\nrun\n```\n>>>>>>> REPLACE\n";
+    assert_eq!(parse_blocks(doc).unwrap()[0].replace, "```sh\nrun\n```\n");
 }
 
 // ---------------------------------------------------------------- applying: tiers

@@ -213,13 +213,40 @@ fn a_search_replace_reply_becomes_one_commit_and_one_pr_in_review() {
     assert_eq!(requests.len(), 1);
     let prompt = requests[0]["messages"][1]["content"].as_str().unwrap();
     assert!(
-        prompt.contains("file src/app.py>>>\n\"\"\"The sample app.\"\"\""),
+        prompt.contains("File: src/app.py\n```python\n\"\"\"The sample app.\"\"\""),
         "{prompt}"
     );
     assert!(
-        prompt.contains("file tests/test_app.py>>>"),
+        prompt.contains("File: tests/test_app.py\n"),
         "its test is shown: {prompt}"
     );
+    // Nothing a small model would paste wrongly: no example path, and no frame line right where
+    // a file's lines start (the line after each opening marker is ours, not a file's).
+    assert!(!prompt.contains("path/to/"), "{prompt}");
+    let lines: Vec<&str> = prompt.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with("<<<UNTRUSTED-") && l.ends_with(" files>>>") {
+            assert_eq!(lines[i + 1], "File: src/app.py", "{prompt}");
+        }
+    }
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("<<<UNTRUSTED-"))
+            .count(),
+        3,
+        "the task, the map, one frame for all files: {prompt}"
+    );
+    // The format comes after the data, with the task's own file on the example's path line.
+    let format_at = prompt
+        .find("src/app.py\n<<<<<<< SEARCH\n")
+        .expect("example with the real path");
+    assert!(
+        format_at > prompt.rfind("\n<<<END-UNTRUSTED-").unwrap(),
+        "{prompt}"
+    );
+    // Other tasks' files are neither shown nor listed.
+    assert!(!prompt.contains("T-0001-ci-setup"), "{prompt}");
     assert!(prompt.contains("src/app.py: greet"), "repo map: {prompt}");
     assert!(prompt.contains("<<<<<<< SEARCH"), "the format is explained");
     assert!(requests[0]["options"]["num_ctx"].as_u64().unwrap() >= 8192);
@@ -599,4 +626,213 @@ fn chain_review_reviews_the_new_pr_in_the_same_job() {
         job.summary()
     );
     assert!(output(&read_outputs(job.dir.path()), "verdict").is_some_and(|v| !v.is_empty()));
+}
+
+/// The `llm …` progress lines of a run's stderr.
+fn progress_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("llm developer"))
+        .collect()
+}
+
+/// The `step` of every model call in the run report.
+fn report_steps(job: &Job) -> Vec<String> {
+    let path = job.dir.path().join("codex-orchestrator-report.json");
+    let report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    report["llm_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["step"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn rounds_are_numbered_in_order_in_progress_report_and_summary() {
+    if !python() {
+        return;
+    }
+    let github = FakeGitHub::start();
+    let (_rt, ollama) = ollama();
+    let fix = "src/app.py\n<<<<<<< SEARCH\n    return f\"Bye, {name}\"\n=======\n    return f\"Goodbye, {name}\"\n>>>>>>> REPLACE\n";
+    ollama.script([
+        ChatReply::text("I would add a farewell function."),
+        ChatReply::text(&farewell_reply("Bye")),
+        ChatReply::text(fix),
+    ]);
+    let job = Job::new("");
+    let r = job.run(&github, &ollama.base_url);
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, job.summary());
+    let want = [
+        "round 1 (first edit)",
+        "round 2 (correction 1: the answer was not usable)",
+        "round 3 (fix 1 after failing tests)",
+    ];
+    let body = github.with(|s| s.pulls[0].body.clone());
+    for w in want {
+        assert!(body.contains(&format!("- {w}: ")), "{w:?} in\n{body}");
+        assert!(
+            progress_lines(&r.stderr).iter().any(|l| l.contains(w)),
+            "{w:?} in the progress lines:\n{}",
+            r.stderr
+        );
+    }
+    assert!(!body.contains("round 1 (fix"), "{body}");
+    assert_eq!(report_steps(&job), want);
+    let message = github.with(|s| s.commits[&s.refs[BRANCH]].message.clone());
+    assert!(message.contains("in 3 round(s)"), "{message}");
+}
+
+#[test]
+fn unusable_answers_are_numbered_rounds_too() {
+    let github = FakeGitHub::start();
+    let (_rt, ollama) = ollama();
+    ollama.script((0..4).map(|_| ChatReply::text("Sure, I can do that.")));
+    let job = Job::new("");
+    let r = job.run(&github, &ollama.base_url);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let summary = job.summary();
+    for n in 1..=4 {
+        assert_eq!(
+            summary.matches(&format!("- round {n} (")).count(),
+            1,
+            "round {n} once in\n{summary}"
+        );
+    }
+    assert_eq!(report_steps(&job).len(), 4);
+}
+
+/// Runs the farewell task with `test_command`; returns the run, the job and how many chat
+/// requests the model got.
+fn run_with_tests(test_command: &str, replies: Vec<ChatReply>) -> (support::Run, Job, usize) {
+    let github = FakeGitHub::start();
+    let (_rt, ollama) = ollama();
+    ollama.script(replies);
+    let job = Job::new("");
+    let config = std::fs::read_to_string(job.repo().join(".llm-team.yml")).unwrap();
+    let config = config
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("test_command:") {
+                format!("  test_command: {test_command:?}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(job.repo().join(".llm-team.yml"), config + "\n").unwrap();
+    git(&job.repo(), &["commit", "-qam", "test command"]);
+    let r = job.run(&github, &ollama.base_url);
+    assert!(
+        changed_on(&github, BRANCH).is_empty(),
+        "nothing committed: {}",
+        r.stderr
+    );
+    assert_eq!(github.with(|s| s.pulls.len()), 0, "no PR");
+    assert_checkout_restored(&job.repo());
+    let n = ollama.chat_requests().len();
+    (r, job, n)
+}
+
+#[test]
+fn a_missing_pytest_costs_no_model_call_after_the_first_test_run() {
+    if !python() {
+        return;
+    }
+    // `-S`: no site-packages, so pytest is missing even where it is installed.
+    let replies = (0..4)
+        .map(|_| ChatReply::text(&farewell_reply("Goodbye")))
+        .collect();
+    let (r, job, requests) = run_with_tests("python3 -S -m pytest -q", replies);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        requests, 1,
+        "only the first edit was asked for: {}",
+        r.stderr
+    );
+    for needle in [
+        "the tests cannot run here",
+        "`pytest` is not installed",
+        "python3 -m pip install pytest",
+        "checks.test_command",
+        "No fix round was asked of the model",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle:?} in {}", r.stderr);
+    }
+    let summary = job.summary();
+    assert!(summary.contains("No module named pytest"), "{summary}");
+    assert!(summary.contains("- round 1 (first edit)"), "{summary}");
+}
+
+#[test]
+fn a_missing_test_command_costs_no_model_call_after_the_first_test_run() {
+    if !python() {
+        return;
+    }
+    let replies = (0..4)
+        .map(|_| ChatReply::text(&farewell_reply("Goodbye")))
+        .collect();
+    let (r, _job, requests) = run_with_tests("no-such-test-runner-xyz --all", replies);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(requests, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the command `no-such-test-runner-xyz` is not installed"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn code_that_imports_a_missing_module_still_gets_fix_rounds() {
+    if !python() {
+        return;
+    }
+    // The model's own edit imports a module that does not exist: the code is wrong, not the
+    // environment, so the model is asked to fix it (and fails again here: max_rounds 3).
+    let broken = farewell_reply("Goodbye").replace(
+        "def farewell(name):",
+        "import no_such_module_xyz\n\n\ndef farewell(name):",
+    );
+    let replies = (0..4).map(|_| ChatReply::text(&broken)).collect();
+    let (r, _job, requests) =
+        run_with_tests("python3 -m unittest discover -s tests -t . -q", replies);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        requests >= 2,
+        "a fix round was asked for: {requests}\n{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("the tests cannot run here"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_dead_model_server_leaves_no_claim() {
+    let github = FakeGitHub::start();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let job = Job::new("");
+    let r = job.run(&github, &format!("http://127.0.0.1:{port}"));
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("before claiming the task"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        github.with(|s| !s.refs.contains_key(BRANCH)),
+        "no branch was created"
+    );
+    assert_eq!(commits_posted(&github), 0, "no claim commit");
+    assert_eq!(github.with(|s| s.pulls.len()), 0);
 }

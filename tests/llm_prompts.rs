@@ -78,12 +78,16 @@ fn default_templates_render_with_fenced_data() {
         .render(
             "developer.md.j2",
             &json!({"task": {"id": "T-0002", "title": "t", "body": "b", "acceptance": "- works\n"},
+                    "task_text": "Title: t\n",
                     "files": [{"path": "src/a.rs", "content": "fn a() {}"}],
+                    "files_text": "File: src/a.rs\n```rust\nfn a() {}\n```\n",
                     "map": "src/a.rs: a\n", "test_command": "cargo test", "require_tests": true,
                     "format_help": "blocks"}),
         )
         .unwrap();
-    assert!(dev.contains("file src/a.rs>>>"));
+    assert!(dev.contains("files>>>\nFile: src/a.rs\n"), "{dev}");
+    // The format instructions come last, after every frame of data.
+    assert!(dev.trim_end().ends_with("blocks"), "{dev}");
     // Strict undefined: a missing variable is an error, not an empty string.
     assert!(lib.render("reviewer.md.j2", &json!({})).is_err());
 }

@@ -170,6 +170,173 @@ pub fn run(
     }
 }
 
+/// Why a test run shows that the tests cannot run on this machine at all, and what fixes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrunnable {
+    pub reason: String,
+    pub fix: String,
+}
+
+/// Whether a failed run failed because the test environment cannot run the tests (not because
+/// the code is wrong): the shell found no such command (exit 127, "command not found"), the
+/// command is not executable (exit 126), the test runner's own module is missing (`No module
+/// named pytest` for `python -m pytest`), or the runner itself fails to import (a traceback
+/// ending in an import error inside the installed packages, not in the repository's code).
+/// A missing module the repository's code imports is the code's business: `None`.
+pub fn unrunnable(run: &TestRun) -> Option<Unrunnable> {
+    if run.passed || run.timed_out {
+        return None;
+    }
+    let out = &run.output;
+    let set_command = "or set `checks.test_command` in .llm-team.yml to a command this runner has";
+    let not_found = out.lines().find_map(missing_command);
+    if run.code == Some(127) || not_found.is_some() {
+        let what = not_found
+            .or_else(|| first_program(&run.command))
+            .unwrap_or_else(|| run.command.clone());
+        return Some(Unrunnable {
+            reason: format!(
+                "the command `{what}` is not installed on this runner (exit 127: command not found)"
+            ),
+            fix: format!(
+                "Install it before this step (e.g. a setup step in the workflow), {set_command}."
+            ),
+        });
+    }
+    if run.code == Some(126) {
+        let what = first_program(&run.command).unwrap_or_else(|| run.command.clone());
+        return Some(Unrunnable {
+            reason: format!(
+                "`{what}` cannot be executed here (exit 126: permission denied or not a program)"
+            ),
+            fix: format!("Make it executable or call it through its interpreter, {set_command}."),
+        });
+    }
+    let runners = runner_modules(&run.command);
+    for line in out.lines() {
+        if let Some(module) = missing_module(line)
+            && runners
+                .iter()
+                .any(|r| r == module.split('.').next().unwrap_or(&module))
+        {
+            return Some(Unrunnable {
+                reason: format!(
+                    "the test runner's Python module `{module}` is not installed (`No module named {module}`)"
+                ),
+                fix: format!(
+                    "Install it before this step (`python3 -m pip install {module}`, or list it in the repository's \
+                     requirements and install them in the workflow), {set_command} (e.g. `python3 -m unittest`)."
+                ),
+            });
+        }
+    }
+    if let Some(module) = runner_import_error(out) {
+        return Some(Unrunnable {
+            reason: format!(
+                "the test runner itself fails to import (`{module}`, raised inside the installed packages, not in the repository)"
+            ),
+            fix: format!(
+                "Repair the runner's installation (reinstall the test runner and its plugins), {set_command}."
+            ),
+        });
+    }
+    None
+}
+
+/// `sh: 1: pytest: not found`, `bash: pytest: command not found`, `env: 'pytest': No such file
+/// or directory` → `pytest`.
+fn missing_command(line: &str) -> Option<String> {
+    let l = line.trim();
+    let shells = [
+        "sh:",
+        "bash:",
+        "dash:",
+        "zsh:",
+        "/bin/sh:",
+        "/bin/bash:",
+        "env:",
+        "/usr/bin/env:",
+    ];
+    if !shells.iter().any(|p| l.starts_with(p)) {
+        return None;
+    }
+    let rest = l
+        .strip_suffix(": command not found")
+        .or_else(|| l.strip_suffix(": not found"))
+        .or_else(|| {
+            l.strip_prefix("env: ")
+                .and_then(|r| r.strip_suffix(": No such file or directory"))
+        })?;
+    let name = rest
+        .rsplit(": ")
+        .next()?
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"');
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
+}
+
+/// `No module named pytest`, `ModuleNotFoundError: No module named 'pytest'` → `pytest`.
+fn missing_module(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("No module named ")?;
+    let name: String = rest
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"')
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The first program of each `&&`/`;`/`|` part of the command.
+fn programs(command: &str) -> Vec<String> {
+    command
+        .split(['&', ';', '|'])
+        .filter_map(|part| {
+            part.split_whitespace()
+                .find(|w| !w.contains('=')) // skip `VAR=value` prefixes
+                .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+        })
+        .collect()
+}
+
+fn first_program(command: &str) -> Option<String> {
+    programs(command).into_iter().next()
+}
+
+/// The Python modules that run the tests: `python -m X` → X, and the program names themselves
+/// (`pytest`, `tox`, `nox`) whose scripts import a module of the same name.
+fn runner_modules(command: &str) -> Vec<String> {
+    let mut out: Vec<String> = programs(command);
+    let words: Vec<&str> = command.split_whitespace().collect();
+    for w in words.windows(2) {
+        if w[0] == "-m" {
+            out.push(w[1].trim_matches(|c| c == '\'' || c == '"').to_string());
+        }
+    }
+    out.retain(|m| !m.starts_with("python"));
+    out
+}
+
+/// A Python traceback ending in `ImportError`/`ModuleNotFoundError` whose innermost frame is in
+/// the installed packages (site-packages, dist-packages, the standard library): the runner
+/// itself cannot start. Returns the error line.
+fn runner_import_error(out: &str) -> Option<String> {
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines.iter().rposition(|l| {
+        let t = l.trim_start();
+        t.starts_with("ImportError") || t.starts_with("ModuleNotFoundError")
+    })?;
+    let frame = lines[..at]
+        .iter()
+        .rev()
+        .find(|l| l.trim_start().starts_with("File \""))?;
+    let installed = ["site-packages/", "dist-packages/", "/lib/python"];
+    installed
+        .iter()
+        .any(|p| frame.contains(p))
+        .then(|| lines[at].trim().chars().take(160).collect())
+}
+
 fn tempfile_in_temp() -> std::io::Result<std::fs::File> {
     let dir = std::env::var_os("RUNNER_TEMP")
         .filter(|d| !d.is_empty())
@@ -262,6 +429,64 @@ mod tests {
             &sandbox,
         );
         assert!(r.passed && r.output.contains("in=yes"), "{r:?}");
+    }
+
+    fn failed(command: &str, code: i32, output: &str) -> TestRun {
+        TestRun {
+            command: command.into(),
+            passed: false,
+            code: Some(code),
+            timed_out: false,
+            duration: Duration::from_secs(1),
+            output: output.into(),
+        }
+    }
+
+    #[test]
+    fn an_environment_that_cannot_run_the_tests_is_recognised() {
+        let missing = failed(
+            "python3 -m pytest -q",
+            1,
+            "/usr/bin/python3: No module named pytest\n",
+        );
+        let u = unrunnable(&missing).unwrap();
+        assert!(u.reason.contains("`pytest` is not installed"), "{u:?}");
+        assert!(u.fix.contains("pip install pytest"), "{u:?}");
+        let not_found = failed("pytest -q", 127, "sh: 1: pytest: not found\n");
+        assert!(unrunnable(&not_found).unwrap().reason.contains("`pytest`"));
+        let bash = failed("make test", 2, "bash: cargo: command not found\n");
+        assert!(unrunnable(&bash).unwrap().reason.contains("`cargo`"));
+        let runner = failed(
+            "pytest",
+            1,
+            "Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/_pytest/config/__init__.py\", line 5, in <module>\n    import pluggy\nModuleNotFoundError: No module named 'pluggy'\n",
+        );
+        assert!(
+            unrunnable(&runner)
+                .unwrap()
+                .reason
+                .contains("fails to import")
+        );
+    }
+
+    #[test]
+    fn wrong_code_is_not_an_environment_problem() {
+        // The repository's code imports a missing module: the code's business.
+        let code = failed(
+            "python3 -m unittest",
+            1,
+            "ImportError: Failed to import test module: test_app\nTraceback (most recent call last):\n  File \"/usr/lib/python3.11/unittest/loader.py\", line 407, in _find_test_path\n  File \"/work/repo/src/app.py\", line 1, in <module>\n    import requests\nModuleNotFoundError: No module named 'requests'\n",
+        );
+        assert_eq!(unrunnable(&code), None);
+        let assertion = failed(
+            "python3 -m unittest",
+            1,
+            "FAIL: test_user\nAssertionError: user: not found\n",
+        );
+        assert_eq!(unrunnable(&assertion), None);
+        let mut passed = failed("true", 0, "");
+        passed.passed = true;
+        assert_eq!(unrunnable(&passed), None);
     }
 
     #[test]

@@ -160,9 +160,13 @@ impl Driver {
         });
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Invalid(e.to_string()))?;
         let label = format!(
-            "{}{}",
+            "{}{}{}",
             req.role.map(|r| format!("{r} ")).unwrap_or_default(),
-            req.model
+            req.model,
+            req.step
+                .as_deref()
+                .map(|s| format!(" {}", first_chars(s, 60)))
+                .unwrap_or_default()
         );
         let progress = Progress::new(
             self.progress.as_deref(),

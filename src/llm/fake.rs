@@ -99,6 +99,7 @@ impl Llm for ScriptedLlm {
             let usage = CallRecord {
                 model: request.model.clone(),
                 role: request.role.map(|r| r.to_string()),
+                step: request.step.clone(),
                 prompt_tokens: estimate_message_tokens(&request.messages),
                 prompt_tokens_estimated: estimated,
                 output_tokens: super::estimate_tokens(&text),

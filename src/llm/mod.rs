@@ -122,6 +122,9 @@ pub struct ChatRequest {
     pub deadline: Option<Duration>,
     /// For progress lines and the call record.
     pub role: Option<RoleName>,
+    /// Which step of the role's work the call is (e.g. `round 2 (fix 1 after failing tests)`),
+    /// for progress lines and the call record.
+    pub step: Option<String>,
 }
 
 impl ChatRequest {
@@ -136,6 +139,7 @@ impl ChatRequest {
             first_byte_timeout: None,
             deadline: None,
             role: None,
+            step: None,
         }
     }
 }

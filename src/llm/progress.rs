@@ -12,6 +12,8 @@ pub struct CallRecord {
     pub model: String,
     /// Role that made the call, when known.
     pub role: Option<String>,
+    /// The role's step the call was for (`round 2 (…)`), when the role names one.
+    pub step: Option<String>,
     /// Prompt tokens evaluated by the server (`prompt_eval_count`; small on a cache hit).
     pub prompt_tokens: u32,
     /// Our estimate of the prompt before sending (uncalibrated).
@@ -93,6 +95,7 @@ impl Ledger {
         let mut record = CallRecord {
             model: request.model.clone(),
             role: request.role.map(|r| r.to_string()),
+            step: request.step.clone(),
             ..CallRecord::default()
         };
         let res = call(&mut record).await;
@@ -130,7 +133,10 @@ pub fn render_markdown_table(records: &[CallRecord]) -> String {
         s.push_str(&format!(
             "| {} | {} | `{}` | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |\n",
             i + 1,
-            r.role.as_deref().unwrap_or("-"),
+            match (&r.role, &r.step) {
+                (Some(role), Some(step)) => escape_cell(&format!("{role} {step}")),
+                (role, _) => role.clone().unwrap_or_else(|| "-".into()),
+            },
             r.model,
             r.prompt_tokens,
             r.output_tokens,

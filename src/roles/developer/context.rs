@@ -234,6 +234,24 @@ pub struct Want<'a> {
     pub text: String,
     /// Paths (or folders) the task names in `files:`.
     pub named: &'a [String],
+    /// The task folder (`tasks.dir`): its files other than `own_task` describe other tasks and
+    /// are never shown nor listed, whatever words they share with this one.
+    pub tasks_dir: &'a str,
+    /// This task's own file: listed in the map, shown only when the task names it (the prompt
+    /// holds its text already).
+    pub own_task: &'a str,
+}
+
+impl Want<'_> {
+    /// Whether `path` is another task's file.
+    fn other_task(&self, path: &str) -> bool {
+        let dir = self
+            .tasks_dir
+            .trim()
+            .trim_start_matches("./")
+            .trim_end_matches('/');
+        !dir.is_empty() && path.starts_with(&format!("{dir}/")) && path != self.own_task
+    }
 }
 
 /// A file shown to the model whole.
@@ -310,7 +328,12 @@ pub fn select(
     let mut scored: Vec<(u32, &Indexed)> = index
         .files
         .iter()
-        .map(|f| (score(f, &want_words, want.named), f))
+        .filter(|f| !want.other_task(&f.path))
+        .map(|f| match score(f, &want_words, want.named) {
+            // The task's own file repeats what the prompt already says: shown only when named.
+            s if f.path == want.own_task && s < 1000 => (0, f),
+            s => (s, f),
+        })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.path.cmp(&b.1.path)));
 
@@ -321,7 +344,7 @@ pub fn select(
     let mut shown: BTreeSet<String> = BTreeSet::new(); // considered, shown or not
     // Each file is considered once (read once, listed as left out at most once).
     let mut try_show = |out: &mut Selection, f: &Indexed, why: String, used: &mut u32| {
-        if !shown.insert(f.path.clone()) {
+        if want.other_task(&f.path) || !shown.insert(f.path.clone()) {
             return;
         }
         if f.size > MAX_SCAN_BYTES {
@@ -386,12 +409,17 @@ pub fn select(
         }
     }
     let map_room = room.saturating_sub(used).min((room / 2).max(map_room));
-    out.map = repo_map(index, &scored, map_room);
+    out.map = repo_map(index, &scored, map_room, &|p| want.other_task(p));
     out
 }
 
 /// The repository map: most relevant files first, then the rest by path, until `room` is used.
-fn repo_map(index: &Index, scored: &[(u32, &Indexed)], room: u32) -> String {
+fn repo_map(
+    index: &Index,
+    scored: &[(u32, &Indexed)],
+    room: u32,
+    hidden: &dyn Fn(&str) -> bool,
+) -> String {
     let mut lines: BTreeMap<usize, String> = BTreeMap::new();
     let mut used = 0u32;
     let mut listed = 0usize;
@@ -399,7 +427,7 @@ fn repo_map(index: &Index, scored: &[(u32, &Indexed)], room: u32) -> String {
         .iter()
         .filter(|(s, _)| *s > 0)
         .map(|(_, f)| *f)
-        .chain(index.files.iter())
+        .chain(index.files.iter().filter(|f| !hidden(&f.path)))
         .collect();
     let mut seen = BTreeSet::new();
     for f in order {
@@ -499,6 +527,8 @@ mod tests {
         let want = Want {
             text: "Add a health endpoint".into(),
             named: &named,
+            tasks_dir: "tasks",
+            own_task: "",
         };
         let sel = select(&idx, &want, 4000, &|p| Some(format!("content of {p}\n")));
         let shown: Vec<&str> = sel.files.iter().map(|f| f.path.as_str()).collect();
@@ -512,5 +542,50 @@ mod tests {
             sel.map
         );
         assert!(estimate_tokens(&sel.map) <= 4000);
+    }
+
+    #[test]
+    fn other_tasks_files_are_never_shown_nor_listed() {
+        let idx = index(&[
+            ("src/farewell.py", &["farewell"]),
+            ("tasks/T-0002-add-a-farewell-function.md", &[]),
+            ("tasks/T-0003-farewell-in-french.md", &[]),
+            ("tasks/T-0005-farewell-docs.md", &[]),
+            ("tasks/sub/T-0009-farewell.md", &[]),
+        ]);
+        let want = Want {
+            text: "Add a farewell function".into(),
+            named: &[],
+            tasks_dir: "tasks/",
+            own_task: "tasks/T-0002-add-a-farewell-function.md",
+        };
+        let sel = select(&idx, &want, 4000, &|p| Some(format!("farewell {p}\n")));
+        let shown: Vec<&str> = sel.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(shown, ["src/farewell.py"], "{:?}", sel.files);
+        assert!(sel.left_out.is_empty(), "{:?}", sel.left_out);
+        assert!(
+            !sel.map.contains("T-0003")
+                && !sel.map.contains("T-0005")
+                && !sel.map.contains("T-0009"),
+            "{}",
+            sel.map
+        );
+        assert!(
+            sel.map.contains("tasks/T-0002-add-a-farewell-function.md"),
+            "{}",
+            sel.map
+        );
+        // Named by the task, its own file is shown.
+        let named = vec!["tasks/T-0002-add-a-farewell-function.md".to_string()];
+        let sel = select(
+            &idx,
+            &Want {
+                named: &named,
+                ..want
+            },
+            4000,
+            &|p| Some(format!("{p}\n")),
+        );
+        assert_eq!(sel.files[0].path, "tasks/T-0002-add-a-farewell-function.md");
     }
 }

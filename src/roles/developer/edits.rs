@@ -66,18 +66,38 @@ impl EditBlock {
     }
 }
 
-/// How to write edits, for prompts and for the "answer with blocks" retry message.
-pub const FORMAT_HELP: &str = "Answer with SEARCH/REPLACE blocks, one per change:
+/// How to write edits, for the "answer with blocks" retry messages that know no file: the
+/// path line is a placeholder that is not a path (copied as is it is refused as a missing path,
+/// never taken for a file). Prompts use [`format_help`] with a real path of the task.
+pub const FORMAT_HELP: &str = "Answer with SEARCH/REPLACE blocks, one per change, in exactly this shape:
 
-path/to/file.ext
+<the path of the file, as in the repository map>
 <<<<<<< SEARCH
-the exact lines to replace, copied from the file (enough of them to be unique)
+<the lines to change, copied exactly from the file>
 =======
-the new lines
+<the new lines>
 >>>>>>> REPLACE
 
-Put the file path alone on the line before each block. Leave SEARCH empty to create a new file. \
-Do not put code inside JSON.";
+Rules:
+- The path line comes first, alone on its line, before every block.
+- SEARCH holds lines copied exactly from the file (with their indentation), enough of them to be unique; leave it empty to create a new file.
+- The <<<UNTRUSTED-...>>> and <<<END-UNTRUSTED-...>>> lines around the files shown to you are not part of the files: never copy them.
+- No code inside JSON.";
+
+/// [`FORMAT_HELP`] with `example` (a real path of the task, e.g. the file it names) on the
+/// path line, so a model that copies the example copies a path that exists.
+pub fn format_help(example: Option<&str>) -> String {
+    match example.map(str::trim).filter(|p| path_from_line(p).as_deref() == Some(*p)) {
+        Some(path) => FORMAT_HELP
+            .replacen("<the path of the file, as in the repository map>", path, 1)
+            .replacen(
+                "- The path line comes first",
+                &format!("- The path line (here `{path}`; use the path of the file you change) comes first"),
+                1,
+            ),
+        None => FORMAT_HELP.to_string(),
+    }
+}
 
 /// Why a reply could not be read as edits. Block numbers count from 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +118,18 @@ pub enum ParseError {
          just before the block"
     )]
     MissingPath { block: usize },
+    /// SEARCH or REPLACE holds one of our `<<<UNTRUSTED-…>>>` marker lines: the model copied
+    /// the frame of a shown file, which is not in the file (and must never be written to one).
+    #[error(
+        "block {block} ({path}): {part} holds the marker line `{line}`; those lines only mark where \
+         a file shown to you starts and ends, they are not in the file. Copy only the file's own lines"
+    )]
+    UntrustedMarker {
+        block: usize,
+        path: String,
+        part: &'static str,
+        line: String,
+    },
 }
 
 fn path_note(path: Option<&str>) -> String {
@@ -106,7 +138,12 @@ fn path_note(path: Option<&str>) -> String {
 
 /// The message to send back to the model for a reply that could not be parsed.
 pub fn parse_feedback(error: &ParseError) -> String {
-    format!("Your answer could not be used: {error}. Nothing was applied.\n\n{FORMAT_HELP}")
+    parse_feedback_with(error, FORMAT_HELP)
+}
+
+/// [`parse_feedback`] with the format instructions `help` (see [`format_help`]).
+pub fn parse_feedback_with(error: &ParseError, help: &str) -> String {
+    format!("Your answer could not be used: {error}. Nothing was applied.\n\n{help}")
 }
 
 const MISSING_DIVIDER: &str = "the `=======` line between SEARCH and REPLACE";
@@ -136,6 +173,34 @@ fn is_search(line: &str) -> bool {
 
 fn is_replace(line: &str) -> bool {
     marker(line, '>', "REPLACE")
+}
+
+/// One of the lines [`crate::llm::untrusted_block`] frames data with
+/// (`<<<UNTRUSTED-<code> label>>>`, `<<<END-UNTRUSTED-<code>>>>`), possibly mangled a little.
+fn is_untrusted_marker(line: &str) -> bool {
+    let t = line.trim();
+    let upper = t.to_ascii_uppercase();
+    (upper.starts_with("<<<UNTRUSTED-") || upper.starts_with("<<<END-UNTRUSTED-"))
+        && t.ends_with(">>>")
+}
+
+/// The first marker line in SEARCH or REPLACE of `block`, as a refusal.
+fn marker_refusal(number: usize, block: &EditBlock) -> Option<ParseError> {
+    let parts = [("SEARCH", &block.search), ("REPLACE", &block.replace)];
+    parts.into_iter().find_map(|(part, text)| {
+        text.lines()
+            .find(|l| is_untrusted_marker(l))
+            .map(|l| ParseError::UntrustedMarker {
+                block: number,
+                path: block.path.clone(),
+                part: if block.whole_file {
+                    "the whole-file answer"
+                } else {
+                    part
+                },
+                line: l.trim().chars().take(80).collect(),
+            })
+    })
 }
 
 fn is_divider(line: &str) -> bool {
@@ -191,8 +256,14 @@ fn path_from_line(line: &str) -> Option<String> {
 }
 
 /// A path in a fence's info string (```` ```rust src/lib.rs ```` or ```` ```src/lib.rs ````).
+/// Also ```` ```python:src/app.py ```` and ```` ```title="src/app.py" ````.
 fn path_from_info(info: &str) -> Option<String> {
     info.split_whitespace()
+        .flat_map(|w| {
+            let w = w.split_once('=').map_or(w, |(_, v)| v);
+            [Some(w), w.split_once(':').map(|(_, p)| p)]
+        })
+        .flatten()
         .filter(|w| w.contains('.') || w.contains('/'))
         .find_map(path_from_line)
 }
@@ -307,7 +378,17 @@ pub fn parse_blocks(reply: &str) -> Result<Vec<EditBlock>, ParseError> {
                 i += 1;
                 continue;
             }
-            let path = path_from_info(info).or_else(|| whole_file_path(&lines, floor, i));
+            let mut body = body;
+            let mut path = path_from_info(info).or_else(|| whole_file_path(&lines, floor, i));
+            // ```python
+            // # src/app.py        <- the path as a comment on the first line (small models)
+            if path.is_none()
+                && !info.is_empty()
+                && let Some(p) = body.first().and_then(|l| path_from_comment(l))
+            {
+                path = Some(p);
+                body = &body[1..];
+            }
             match (path, close) {
                 (Some(path), Some(_)) => {
                     let mut content = String::new();
@@ -342,7 +423,77 @@ pub fn parse_blocks(reply: &str) -> Result<Vec<EditBlock>, ParseError> {
     if blocks.is_empty() {
         return Err(ParseError::NoBlocks);
     }
+    for (i, b) in blocks.iter_mut().enumerate() {
+        if !b.whole_file {
+            unfence_bodies(b);
+        }
+        if let Some(refusal) = marker_refusal(i + 1, b) {
+            return Err(refusal);
+        }
+    }
     Ok(blocks)
+}
+
+/// The inside of `text` when its first line opens a code fence and its last line closes it.
+fn fenced_inside(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, last) = (lines.first()?, lines.last()?);
+    let (ch, len, _) = fence(first)?;
+    (lines.len() >= 2 && closes(last, ch, len)).then(|| {
+        let mut out = String::new();
+        for l in &lines[1..lines.len() - 1] {
+            push_line(&mut out, l);
+        }
+        out
+    })
+}
+
+/// Small models often wrap SEARCH and REPLACE bodies in code fences (```` ```python ````); the
+/// fence lines are not in the file. In a document (Markdown, text) a fenced body may be meant,
+/// so there both bodies must be fenced (the fences then cancel out); in code one is enough.
+fn unfence_bodies(block: &mut EditBlock) {
+    let doc = {
+        let p = block.path.to_ascii_lowercase();
+        [".md", ".markdown", ".rst", ".txt", ".adoc", ".mdx"]
+            .iter()
+            .any(|e| p.ends_with(e))
+    };
+    let (search, replace) = (fenced_inside(&block.search), fenced_inside(&block.replace));
+    match (search, replace) {
+        (Some(s), Some(r)) => {
+            block.search = s;
+            block.replace = r;
+        }
+        (Some(s), None) if !doc => block.search = s,
+        (None, Some(r)) if !doc => block.replace = r,
+        _ => {}
+    }
+}
+
+/// A comment line that only names a file (`# src/app.py`, `// src/lib.rs`, `<!-- a.md -->`):
+/// the label small models put on the first line of a fenced whole file. Needs a `/` or an
+/// extension, so `# Setup` or `// TODO` are never taken for paths.
+fn path_from_comment(line: &str) -> Option<String> {
+    let t = line.trim();
+    let (body, close) = [
+        ("<!--", "-->"),
+        ("/*", "*/"),
+        ("//", ""),
+        ("#", ""),
+        ("--", ""),
+    ]
+    .into_iter()
+    .find_map(|(open, close)| t.strip_prefix(open).map(|b| (b, close)))?;
+    let body = body
+        .trim()
+        .strip_suffix(close)
+        .unwrap_or(body.trim())
+        .trim();
+    let p = path_from_line(body)?;
+    let pathy = p.contains('/')
+        || p.rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && !ext.is_empty());
+    pathy.then_some(p)
 }
 
 /// The path line directly above a fence (one blank line allowed in between).

@@ -517,6 +517,8 @@ async fn model_work<F: ForgeRead>(
         &Want {
             text: want_text,
             named: &meta.files,
+            tasks_dir: &cfg.tasks.dir,
+            own_task: task.path(),
         },
         room,
         &read,
@@ -571,12 +573,11 @@ async fn model_work<F: ForgeRead>(
     let rounds_md = |rounds: &[session::Round]| -> String {
         rounds
             .iter()
-            .enumerate()
-            .map(|(i, r)| {
+            .map(|r| {
                 format!(
-                    "{}. round {}: {}\n",
-                    i + 1,
+                    "- round {} ({}): {}\n",
                     r.round,
+                    r.purpose.replace('`', "'"),
                     r.outcome.replace('`', "'")
                 )
             })
@@ -603,7 +604,7 @@ async fn model_work<F: ForgeRead>(
                 files: outcome.changes,
                 commit_note: format!(
                     "Developed by codex-orchestrator with {model_name} in {} round(s).",
-                    outcome.fix_rounds + 1
+                    outcome.rounds.len()
                 ),
                 pr_note,
             })
@@ -613,6 +614,12 @@ async fn model_work<F: ForgeRead>(
                 "**No change is proposed.** {e}\n\n{usage}\n{context_note}\n**Rounds:**\n\n{}",
                 rounds_md(e.rounds())
             );
+            if let SessionError::TestEnvironment { last, .. } = &e {
+                summary.push_str(&format!(
+                    "\nThe test run's output (end):\n\n```text\n{}\n```\n",
+                    last.output.replace("```", "'''")
+                ));
+            }
             if let SessionError::TestsFail { last, changes, .. } = &e {
                 summary.push_str(&format!(
                     "\nLast test output (end):\n\n```text\n{}\n```\n",

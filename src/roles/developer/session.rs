@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::context::Selection;
-use super::edits::{self, ApplyOptions, FORMAT_HELP};
+use super::edits::{self, ApplyOptions};
+use crate::host::testrun::{Unrunnable, unrunnable};
 use crate::host::{Scratch, TestRun, TestRunner};
 use crate::llm::budget::truncate_to_tokens;
 use crate::llm::{
@@ -60,8 +61,10 @@ pub struct Job<'a> {
 /// One model answer and what became of it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Round {
-    /// 1 = the first edit; later numbers are fixes after failing tests.
+    /// The answer's number in the session: 1, 2, 3… (every model answer is a round).
     pub round: u32,
+    /// Why it was asked: `first edit`, `correction 1: …`, `fix 1 after failing tests`, …
+    pub purpose: String,
     pub outcome: String,
     pub tests_passed: Option<bool>,
 }
@@ -98,6 +101,13 @@ pub enum SessionError {
     Unusable { last: String, rounds: Vec<Round> },
     #[error("checks.require_tests: the change adds or changes no test, even after being asked")]
     NoTests { rounds: Vec<Round> },
+    /// The first test run showed the tests cannot run on this machine; no fix was asked for.
+    #[error("the tests cannot run here: {}; `{}` exited {}. {} (No fix round was asked of the model: the change is not at fault.)", .broken.reason, .last.command, exit(.last), .broken.fix)]
+    TestEnvironment {
+        broken: Unrunnable,
+        last: TestRun,
+        rounds: Vec<Round>,
+    },
     #[error(transparent)]
     Llm(#[from] LlmError),
     #[error("cannot write the edits into the checkout: {0}")]
@@ -125,6 +135,7 @@ impl SessionError {
             SessionError::Refused { rounds, .. }
             | SessionError::TestsFail { rounds, .. }
             | SessionError::Unusable { rounds, .. }
+            | SessionError::TestEnvironment { rounds, .. }
             | SessionError::NoTests { rounds } => rounds,
             _ => &[],
         }
@@ -138,24 +149,111 @@ fn prompt(model: &Model, job: &Job) -> Result<Vec<Message>, LlmError> {
     )?;
     let meta = job.task.meta();
     let acceptance: String = meta.acceptance.iter().map(|a| format!("- {a}\n")).collect();
+    let body = job.task.body().trim();
+    let mut task_text = format!("Title: {}\n", meta.title);
+    if !acceptance.is_empty() {
+        task_text.push_str(&format!(
+            "\nAcceptance criteria (all must hold when you are done):\n{acceptance}"
+        ));
+    }
+    if !body.is_empty() {
+        task_text.push_str(&format!("\nDescription:\n{body}\n"));
+    }
     let files: Vec<serde_json::Value> = job
         .selection
         .files
         .iter()
         .map(|f| json!({"path": f.path, "content": f.content}))
         .collect();
+    let shown: Vec<(&str, &str)> = job
+        .selection
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.content.as_str()))
+        .collect();
     let user = model.library.render(
         "developer.md.j2",
         &json!({
-            "task": {"id": job.task.id().to_string(), "title": meta.title, "body": job.task.body().trim(), "acceptance": acceptance},
+            "task": {"id": job.task.id().to_string(), "title": meta.title, "body": body, "acceptance": acceptance},
+            "task_text": task_text,
             "files": files,
+            "files_text": show_files(&shown),
             "map": job.selection.map,
             "test_command": job.test_command.clone().unwrap_or_default(),
             "require_tests": job.require_tests,
-            "format_help": FORMAT_HELP,
+            "format_help": help(job),
         }),
     )?;
     Ok(vec![Message::system(system), Message::user(user)])
+}
+
+/// The format instructions with a real path of this task on the example's path line: the
+/// first file the task names that is shown, else the first file shown.
+fn help(job: &Job) -> String {
+    let shown = &job.selection.files;
+    let named = job.task.meta().files.iter().find_map(|n| {
+        let n = n.trim().trim_start_matches("./");
+        shown.iter().find(|f| f.path == n).map(|f| f.path.as_str())
+    });
+    let code = shown
+        .iter()
+        .find(|f| classify(&f.path) == FileKind::Source)
+        .map(|f| f.path.as_str());
+    edits::format_help(named.or(code).or(shown.first().map(|f| f.path.as_str())))
+}
+
+/// Files as the model sees them: each after a `File: <path>` line (the shape of an edit's path
+/// line), in a code fence longer than any backtick run inside. The caller frames the whole as
+/// untrusted data once, so no frame line sits between a path and the lines to copy.
+pub fn show_files(files: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (path, content)) in files.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let run = content
+            .lines()
+            .map(|l| l.trim_start().chars().take_while(|&c| c == '`').count())
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(run.max(2) + 1);
+        let nl = if content.is_empty() || content.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        out.push_str(&format!(
+            "File: {path}\n{fence}{}\n{content}{nl}{fence}\n",
+            fence_language(path)
+        ));
+    }
+    if files.is_empty() {
+        out.push_str("(no file is shown; see the repository map)\n");
+    }
+    out
+}
+
+/// The usual code-fence language of a file, from its extension (empty when unknown).
+fn fence_language(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext.to_ascii_lowercase().as_str() {
+        "py" => "python",
+        "rs" => "rust",
+        "js" | "mjs" | "cjs" => "javascript",
+        "ts" | "tsx" => "typescript",
+        "go" => "go",
+        "java" => "java",
+        "kt" => "kotlin",
+        "rb" => "ruby",
+        "sh" | "bash" => "sh",
+        "c" | "h" => "c",
+        "cc" | "cpp" | "hpp" => "cpp",
+        "md" => "markdown",
+        "toml" => "toml",
+        "yml" | "yaml" => "yaml",
+        "json" => "json",
+        _ => "",
+    }
 }
 
 /// The fixed prompt's size in tokens for a selection (used to fit the context).
@@ -165,12 +263,16 @@ pub fn prompt_tokens(model: &Model, job: &Job) -> Result<u32, LlmError> {
 
 /// Runs the session. Edits are written into `ws` only after they passed the safety check; the
 /// caller restores the work tree (dropping `ws`).
+///
+/// Every model answer is a round, numbered 1, 2, 3… in the order asked; its purpose says why it
+/// was asked (the first edit, a correction, a fix after failing tests).
 pub async fn run(
     model: &Model<'_>,
     job: &Job<'_>,
     ws: &mut dyn Scratch,
 ) -> Result<Outcome, SessionError> {
     let first = prompt(model, job)?;
+    let help = help(job);
     let mut history: Vec<Message> = Vec::new();
     let mut state: BTreeMap<String, String> = BTreeMap::new();
     let mut rounds: Vec<Round> = Vec::new();
@@ -178,10 +280,18 @@ pub async fn run(
     let mut refused_once = false;
     let mut asked_for_tests = false;
     let mut fix_rounds = 0u32;
+    let mut tests_run = 0u32;
     let opts = ApplyOptions::default();
-    let round_no = |fix_rounds: u32| fix_rounds + 1;
+    let mut purpose = "first edit".to_string();
 
     loop {
+        let number = rounds.len() as u32 + 1;
+        let round = |outcome: String, tests_passed: Option<bool>| Round {
+            round: number,
+            purpose: purpose.clone(),
+            outcome,
+            tests_passed,
+        };
         let mut messages = first.clone();
         messages.extend(history.iter().cloned());
         let mut request = model
@@ -189,6 +299,7 @@ pub async fn run(
             .request(model.settings, messages)
             .ok_or(LlmError::NoModel)?;
         request.max_output_tokens = Some(model.answer_tokens);
+        request.step = Some(format!("round {number} ({purpose})"));
         let reply = match model.llm.chat(&request).await {
             Ok(r) => r.text,
             Err(LlmError::OutputTruncated { .. }) => {
@@ -197,16 +308,13 @@ pub async fn run(
                     "the answer was cut off at {} tokens; make fewer, smaller edits",
                     model.answer_tokens
                 );
-                rounds.push(Round {
-                    round: round_no(fix_rounds),
-                    outcome: note.clone(),
-                    tests_passed: None,
-                });
+                rounds.push(round(note.clone(), None));
                 if corrections > MAX_CORRECTIONS {
                     return Err(SessionError::Unusable { last: note, rounds });
                 }
+                purpose = format!("correction {corrections}: the answer was cut off");
                 history = vec![Message::user(format!(
-                    "Your answer was cut off. Answer again with fewer, smaller SEARCH/REPLACE blocks (only the lines that change, with a little context).\n\n{FORMAT_HELP}"
+                    "Your answer was cut off. Answer again with fewer, smaller SEARCH/REPLACE blocks (only the lines that change, with a little context).\n\n{help}"
                 ))];
                 continue;
             }
@@ -230,18 +338,15 @@ pub async fn run(
             Ok(b) => b,
             Err(e) => {
                 corrections += 1;
-                rounds.push(Round {
-                    round: round_no(fix_rounds),
-                    outcome: format!("answer not usable: {e}"),
-                    tests_passed: None,
-                });
+                rounds.push(round(format!("answer not usable: {e}"), None));
                 if corrections > MAX_CORRECTIONS {
                     return Err(SessionError::Unusable {
                         last: e.to_string(),
                         rounds,
                     });
                 }
-                history.push(Message::user(edits::parse_feedback(&e)));
+                purpose = format!("correction {corrections}: the answer was not usable");
+                history.push(Message::user(edits::parse_feedback_with(&e, &help)));
                 continue;
             }
         };
@@ -256,11 +361,7 @@ pub async fn run(
             }
         }
         if !bad_paths.is_empty() {
-            rounds.push(Round {
-                round: round_no(fix_rounds),
-                outcome: format!("refused: {}", list(&bad_paths)),
-                tests_passed: None,
-            });
+            rounds.push(round(format!("refused: {}", list(&bad_paths)), None));
             if refused_once {
                 return Err(SessionError::Refused {
                     refusals: bad_paths,
@@ -268,6 +369,7 @@ pub async fn run(
                 });
             }
             refused_once = true;
+            purpose = "correction after a refusal".into();
             history.push(Message::user(safety::feedback(&bad_paths)));
             continue;
         }
@@ -284,17 +386,17 @@ pub async fn run(
             Err(errors) => {
                 corrections += 1;
                 let fb = edits::feedback(&errors);
-                rounds.push(Round {
-                    round: round_no(fix_rounds),
-                    outcome: format!("{} edit block(s) did not apply", errors.len()),
-                    tests_passed: None,
-                });
+                rounds.push(round(
+                    format!("{} edit block(s) did not apply", errors.len()),
+                    None,
+                ));
                 if corrections > MAX_CORRECTIONS {
                     return Err(SessionError::Unusable {
                         last: fb.lines().take(3).collect::<Vec<_>>().join(" "),
                         rounds,
                     });
                 }
+                purpose = format!("correction {corrections}: edits did not apply");
                 history.push(Message::user(fb));
                 continue;
             }
@@ -315,32 +417,29 @@ pub async fn run(
             job.secrets,
         );
         if !refusals.is_empty() {
-            rounds.push(Round {
-                round: round_no(fix_rounds),
-                outcome: format!("refused: {}", list(&refusals)),
-                tests_passed: None,
-            });
+            rounds.push(round(format!("refused: {}", list(&refusals)), None));
             if refused_once {
                 return Err(SessionError::Refused { refusals, rounds });
             }
             refused_once = true;
+            purpose = "correction after a refusal".into();
             history.push(Message::user(safety::feedback(&refusals)));
             continue;
         }
         if job.require_tests && !changes.keys().any(|p| classify(p) == FileKind::Test) {
-            rounds.push(Round {
-                round: round_no(fix_rounds),
-                outcome: "no test added or changed (checks.require_tests)".into(),
-                tests_passed: None,
-            });
+            rounds.push(round(
+                "no test added or changed (checks.require_tests)".into(),
+                None,
+            ));
             if asked_for_tests {
                 return Err(SessionError::NoTests { rounds });
             }
             asked_for_tests = true;
             state = candidate;
+            purpose = "adding a test (checks.require_tests)".into();
             history.push(Message::user(format!(
                 "Your edits were kept, but this repository requires every change to add or change a test \
-                 (checks.require_tests). Add a test for the new behaviour with more SEARCH/REPLACE blocks.\n\n{}{FORMAT_HELP}",
+                 (checks.require_tests). Add a test for the new behaviour with more SEARCH/REPLACE blocks.\n\n{}{help}",
                 current_files(&state, job)
             )));
             continue;
@@ -357,11 +456,10 @@ pub async fn run(
                 .collect()
         };
         let Some(command) = &job.test_command else {
-            rounds.push(Round {
-                round: round_no(fix_rounds),
-                outcome: format!("{} file(s) edited; no test command", changes.len()),
-                tests_passed: None,
-            });
+            rounds.push(round(
+                format!("{} file(s) edited; no test command", changes.len()),
+                None,
+            ));
             return Ok(Outcome {
                 changes: final_changes(),
                 rounds,
@@ -370,22 +468,34 @@ pub async fn run(
             });
         };
         let test = job.tests.run(command, job.test_timeout, job.secrets);
-        rounds.push(Round {
-            round: round_no(fix_rounds),
-            outcome: format!(
+        tests_run += 1;
+        rounds.push(round(
+            format!(
                 "{} file(s) edited; `{command}` {} in {:.1} s",
                 changes.len(),
                 if test.passed { "passed" } else { "failed" },
                 test.duration.as_secs_f64()
             ),
-            tests_passed: Some(test.passed),
-        });
+            Some(test.passed),
+        ));
         if test.passed {
             return Ok(Outcome {
                 changes: final_changes(),
                 rounds,
                 tests: Some(test),
                 fix_rounds,
+            });
+        }
+        // The first run tells whether the tests can run here at all; a test environment that
+        // cannot (no interpreter, no test runner) is not the change's fault, and no model
+        // round can repair it.
+        if tests_run == 1
+            && let Some(broken) = unrunnable(&test)
+        {
+            return Err(SessionError::TestEnvironment {
+                broken,
+                last: test,
+                rounds,
             });
         }
         if fix_rounds >= job.max_rounds {
@@ -397,9 +507,10 @@ pub async fn run(
             });
         }
         fix_rounds += 1;
+        purpose = format!("fix {fix_rounds} after failing tests");
         history.push(Message::user(format!(
             "Your edits are applied, but the tests failed: `{command}` exited {}. The end of its output:\n{}\n\n{}\
-             Fix the problem with SEARCH/REPLACE blocks against the files as they are now (shown above).\n\n{FORMAT_HELP}",
+             Fix the problem with SEARCH/REPLACE blocks against the files as they are now (shown above).\n\n{help}",
             exit(&test),
             untrusted_block("test output", &test.output),
             current_files(&state, job),
@@ -413,18 +524,27 @@ pub async fn run(
 const CURRENT_FILES_CHARS: usize = 24_000;
 
 fn current_files(state: &BTreeMap<String, String>, job: &Job) -> String {
-    let mut out = String::new();
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    let mut size = 0usize;
     let mut not_repeated = Vec::new();
     for (path, text) in state {
         if (job.original)(path).as_deref() == Some(text.as_str()) {
             continue;
         }
-        if out.len() + text.len() > CURRENT_FILES_CHARS {
+        if size + text.len() > CURRENT_FILES_CHARS {
             not_repeated.push(path.as_str());
             continue;
         }
-        out.push_str(&format!("The file {path} as it is now:\n"));
-        out.push_str(&untrusted_block(&format!("file {path}"), text));
+        size += text.len();
+        shown.push((path, text));
+    }
+    let mut out = String::new();
+    if !shown.is_empty() {
+        out.push_str("The files you changed, as they are now, each after its `File:` line:\n");
+        out.push_str(&untrusted_block(
+            "files as they are now",
+            &show_files(&shown),
+        ));
         out.push_str("\n\n");
     }
     if !not_repeated.is_empty() {
