@@ -31,6 +31,8 @@ pub struct CaseResult {
     pub error: Option<String>,
     /// What became of the run, in a line.
     pub note: String,
+    /// The temp directory the case ran in (its own local forge; removed when it ended).
+    pub workdir: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub developer: Option<DeveloperFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]

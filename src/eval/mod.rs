@@ -186,6 +186,7 @@ async fn one(server: &Server, model: &str, case: &Case) -> CaseResult {
             return result;
         }
     };
+    result.workdir = sandbox.path().display().to_string();
     let done = match case.role {
         Role::Developer => developer::run(case, model, server, &sandbox, &mut result).await,
         Role::Reviewer => reviewer::run(case, model, server, &sandbox, &mut result).await,
