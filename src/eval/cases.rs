@@ -306,3 +306,66 @@ pub fn builtin() -> Vec<Case> {
         .collect();
     from_files(files, "the built-in cases").expect("the built-in cases are valid")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_set_loads_with_every_role() {
+        let cases = builtin();
+        let count = |r: Role| cases.iter().filter(|c| c.role == r).count();
+        assert_eq!(count(Role::Developer), 3);
+        assert_eq!(count(Role::Reviewer), 4);
+        assert_eq!(count(Role::Planner), 1);
+        let clean = cases.iter().filter(|c| c.spec.expect.clean).count();
+        assert_eq!(clean, 2);
+    }
+
+    fn one(spec: &str, extra: &[(&str, &str)]) -> anyhow::Result<Vec<Case>> {
+        let mut files: Files = vec![
+            ("c/case.yml".into(), spec.as_bytes().to_vec()),
+            ("c/repo/a.py".into(), b"x = 1\n".to_vec()),
+        ];
+        files.extend(
+            extra
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())),
+        );
+        from_files(files, "test")
+    }
+
+    #[test]
+    fn a_broken_case_says_what_to_fix() {
+        let err =
+            |spec: &str, extra: &[(&str, &str)]| format!("{:#}", one(spec, extra).unwrap_err());
+        assert!(err("role: integrator\n", &[]).contains("use developer, reviewer or planner"));
+        assert!(err("role: planner\nexpekt: {}\n", &[]).contains("unknown field"));
+        assert!(err("role: developer\ntitle: t\nacceptance: [a]\n", &[]).contains("hidden_tests"));
+        let head = [("c/head/a.py", "x = 2\n")];
+        assert!(
+            err(
+                "role: reviewer\ntitle: t\nacceptance: [a]\nexpect: {verdict: maybe}\n",
+                &head
+            )
+            .contains("not one of approve")
+        );
+        assert!(
+            err(
+                "role: reviewer\ntitle: t\nacceptance: [a]\nexpect: {verdict: approve, criteria: [met, met]}\n",
+                &head
+            )
+            .contains("2 statuses for 1 acceptance")
+        );
+        assert!(err("role: [\n", &[]).contains("does not parse"));
+        let ok = one(
+            "role: reviewer\ntitle: t\nacceptance: [a]\nexpect: {verdict: [approve, comment]}\n",
+            &head,
+        )
+        .unwrap();
+        assert_eq!(
+            ok[0].spec.expect.verdict.as_ref().unwrap().list(),
+            ["approve", "comment"]
+        );
+    }
+}
