@@ -274,6 +274,8 @@ fn right_edits_score_every_developer_case_and_each_case_has_its_own_temp_forge()
     assert_eq!(s["passed"], 3, "{v}");
     assert_eq!(s["pass_rate"], 1.0);
     assert_eq!(s["well_formed_rate"], 1.0);
+    assert_eq!(s["replies"], 3, "one answer per case");
+    assert_eq!(s["replies_parsed_rate"], 1.0);
     let rs = results(&v, "developer");
     for r in &rs {
         assert_eq!(r["developer"]["hidden_tests_passed"], true, "{r}");
@@ -307,6 +309,10 @@ fn malformed_blocks_score_nothing_well_formed_and_nothing_passed() {
     assert_eq!(s["cases"], 3);
     assert_eq!(s["passed"], 0, "{v}");
     assert_eq!(s["well_formed_rate"], 0.0, "{v}");
+    assert_eq!(
+        s["replies_parsed_rate"], 0.0,
+        "the share of answers that parse"
+    );
     for r in results(&v, "developer") {
         assert!(r["developer"]["replies"].as_u64().unwrap() >= 1, "{r}");
         assert_eq!(r["developer"]["replies_parsed"], 0, "{r}");

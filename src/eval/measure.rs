@@ -144,6 +144,11 @@ pub struct Summary {
     /// The largest context used by one call over the cases, and the context size then.
     pub peak_context: u32,
     pub context_size: u32,
+    /// Developer: model answers over the cases and the share of them that parsed as edits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies_parsed_rate: Option<f64>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -184,6 +189,10 @@ pub fn summarize(results: &[CaseResult]) -> Vec<Summary> {
                 .map(|r| r.output_tokens as f64 / r.tokens_per_second)
                 .sum();
             let peak = rs.iter().max_by_key(|r| r.peak_context);
+            let dev: Vec<&DeveloperFigures> =
+                rs.iter().filter_map(|r| r.developer.as_ref()).collect();
+            let replies: usize = dev.iter().map(|d| d.replies).sum();
+            let parsed: usize = dev.iter().map(|d| d.replies_parsed).sum();
             Summary {
                 model: key.0.clone(),
                 role: key.1.clone(),
@@ -197,6 +206,8 @@ pub fn summarize(results: &[CaseResult]) -> Vec<Summary> {
                 tokens_per_second: if rated > 0.0 { out_tokens / rated } else { 0.0 },
                 peak_context: peak.map_or(0, |r| r.peak_context),
                 context_size: peak.map_or(0, |r| r.context_size),
+                replies: (!dev.is_empty()).then_some(replies),
+                replies_parsed_rate: (!dev.is_empty()).then(|| ratio(parsed, replies)),
             }
         })
         .collect()

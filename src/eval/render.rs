@@ -66,6 +66,10 @@ fn row(s: &Summary) -> Vec<String> {
             "-".into()
         },
         context(s.peak_context, s.context_size),
+        match (s.replies, s.replies_parsed_rate) {
+            (Some(n), Some(rate)) => format!("{} of {n}", (rate * n as f64).round() as usize),
+            _ => "-".into(),
+        },
     ]
 }
 
@@ -134,12 +138,12 @@ pub fn markdown(report: &Report) -> String {
         cell(&report.api),
         report.threshold * 100.0
     ));
-    md.push_str("| Role | Model | Cases | Passed | Pass rate | Well-formed | Median s | Median tokens in / out | tok/s | Context used |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| Role | Model | Cases | Passed | Pass rate | Well-formed | Median s | Median tokens in / out | tok/s | Context used | Answers parsed |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for s in &report.summary {
         let r = row(s);
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
             cell(&r[0]),
             cell(&r[1]),
             r[2],
@@ -150,7 +154,8 @@ pub fn markdown(report: &Report) -> String {
             r[7],
             r[8],
             r[9],
-            r[10]
+            r[10],
+            r[11]
         ));
     }
     md.push_str("\n**Recommendation**\n\n");
@@ -221,7 +226,7 @@ pub fn html_report(report: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>codex-orchestrator eval</title>\n\
          <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style>\n\
          </head><body>\n<h1>codex-orchestrator eval</h1>\n<p>Server: {} ({}). Pass threshold for a recommendation: {:.0} %.</p>\n\
-         <table><tr><th>Role</th><th>Model</th><th>Cases</th><th>Passed</th><th>Pass rate</th><th>Well-formed</th><th>Median s</th><th>Median tokens in</th><th>Median tokens out</th><th>tok/s</th><th>Context used</th></tr>\n{rows}</table>\n\
+         <table><tr><th>Role</th><th>Model</th><th>Cases</th><th>Passed</th><th>Pass rate</th><th>Well-formed</th><th>Median s</th><th>Median tokens in</th><th>Median tokens out</th><th>tok/s</th><th>Context used</th><th>Answers parsed</th></tr>\n{rows}</table>\n\
          <h2>Recommendation</h2>\n<ul>{notes}</ul>\n<h2>Pass rate against median seconds per case</h2>\n{}\n\
          <h2>Every case</h2>\n<table><tr><th>Role</th><th>Model</th><th>Case</th><th>Passed</th><th>Well-formed</th><th>s</th><th>Tokens in / out</th><th>What happened</th></tr>\n{cases}</table>\n</body></html>\n",
         html(&report.base_url),
@@ -338,6 +343,8 @@ mod tests {
             tokens_per_second: 0.0,
             peak_context: 0,
             context_size: 0,
+            replies: None,
+            replies_parsed_rate: None,
         };
         let chart = svg(&[s]);
         assert!(chart.starts_with("<svg") && chart.contains("&lt;b&gt;m"));
