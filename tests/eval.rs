@@ -122,7 +122,8 @@ fn text_of(req: &Value) -> String {
 
 /// Which kind of request: the JSON schema says reviewer or planner; none is the developer.
 fn kind(req: &Value) -> &'static str {
-    let schema = req["format"].to_string();
+    // Ollama sends the schema as `format`, an OpenAI-compatible server gets `response_format`.
+    let schema = format!("{}{}", req["format"], req["response_format"]);
     if schema.contains("\"verdict\"") {
         "reviewer"
     } else if schema.contains("\"tasks\"") {
@@ -361,6 +362,29 @@ fn a_reviewer_that_approves_everything_scores_exactly_the_share_of_clean_cases()
         assert_eq!(r["reviewer"]["verdict"], "approve", "{r}");
         assert_eq!(r["reviewer"]["json_first_try"], true);
         assert_eq!(r["reviewer"]["false_alarms"], 0);
+    }
+    eval.assert_clean();
+}
+
+#[test]
+fn an_openai_compatible_server_is_measured_the_same_way() {
+    let (_rt, fake) = server(Dev::Right);
+    fake.openai_only();
+    fake.llama_cpp(fake_ollama::LlamaCpp {
+        n_ctx: 8192,
+        tokenize: true,
+        refuse_formats: vec![],
+        predicted_per_second: 12.5,
+    });
+    let eval = Eval::new();
+    let v = eval.json(&fake, &["--api", "openai", "--roles", "reviewer,developer"]);
+    assert_eq!(summary(&v, "developer")["passed"], 3, "{v}");
+    assert_eq!(summary(&v, "reviewer")["passed"], 2, "{v}");
+    assert_eq!(fake.hits("/api/chat"), 0, "no Ollama call");
+    assert!(fake.hits("/v1/chat/completions") >= 7);
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["context_size"], 8192, "the server's context: {r}");
+        assert_eq!(r["tokens_per_second"], 12.5, "the server's own rate: {r}");
     }
     eval.assert_clean();
 }
