@@ -490,6 +490,36 @@ fn the_table_and_the_markdown_report_and_the_job_summary() {
 }
 
 #[test]
+fn a_cancelled_run_removes_the_temp_forge_of_its_case() {
+    let (_rt, fake) = FakeOllama::serve(fake_ollama::default_models());
+    fake.respond_with(|_| ChatReply::text("late").delayed(std::time::Duration::from_secs(30)));
+    let eval = Eval::new();
+    let mut c = support::cmd(&eval.dir.path().join("cwd"));
+    c.env("TMPDIR", eval.tmp())
+        .env("OLLAMA_BASE_URL", &fake.base_url)
+        .args(["eval", "--models", MODEL, "--roles", "reviewer"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while files_under(&eval.tmp()).is_empty() {
+        assert!(started.elapsed().as_secs() < 30, "the first case started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Let the case reach its model call (its forge is built by then).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(!files_under(&eval.tmp()).is_empty());
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "exits as cancelled");
+    eval.assert_clean();
+}
+
+#[test]
 fn bad_input_is_a_clear_usage_error() {
     let (_rt, fake) = server(Dev::Right);
     let eval = Eval::new();

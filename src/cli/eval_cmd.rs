@@ -127,7 +127,11 @@ pub fn run(ctx: &Context, args: &EvalArgs) -> Result<u8, Failure> {
         threshold: args.threshold,
     };
     let progress = |line: &str| eprintln!("{line}");
-    let report = eval::run(&plan, &progress).map_err(Failure::usage)?;
+    // A cancelled run exits at once: its case's temp directory goes with it.
+    super::cancel::arm(eval::sandbox::remove_all);
+    let report = eval::run(&plan, &progress);
+    super::cancel::disarm();
+    let report = report.map_err(Failure::usage)?;
 
     if let Some(path) = &args.report {
         let text = match path.extension().and_then(|e| e.to_str()) {

@@ -32,11 +32,8 @@ impl Sandbox {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .take(40)
             .collect();
-        let dir = std::env::temp_dir().join(format!(
-            "codex-eval-{safe}-{}-{}",
-            std::process::id(),
-            hex::encode(random)
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("{}{}-{safe}", own_prefix(), hex::encode(random)));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating the case's temp directory {}", dir.display()))?;
         Ok(Sandbox { dir })
@@ -44,6 +41,25 @@ impl Sandbox {
 
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// The name every sandbox of this process starts with.
+fn own_prefix() -> String {
+    format!("codex-eval-{}-", std::process::id())
+}
+
+/// Removes every sandbox this process made that is still there (a cancelled run exits without
+/// dropping them).
+pub fn remove_all() {
+    let prefix = own_prefix();
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
