@@ -490,6 +490,36 @@ fn the_table_and_the_markdown_report_and_the_job_summary() {
 }
 
 #[test]
+fn a_plan_outside_the_cases_bounds_does_not_pass() {
+    let (_rt, fake) = FakeOllama::serve(fake_ollama::default_models());
+    fake.respond_with(|_| {
+        ChatReply::text(
+            &json!({"tasks": [{"title": "Build the whole todo tool", "type": "feature", "priority": "P1",
+                "depends_on": [], "acceptance": ["it works"], "files": [], "estimate": "6h"}]})
+            .to_string(),
+        )
+    });
+    let eval = Eval::new();
+    let v = eval.json(&fake, &["--roles", "planner"]);
+    let r = results(&v, "planner")[0];
+    assert_eq!(r["well_formed"], true, "{r}");
+    assert_eq!(r["passed"], false, "{r}");
+    assert!(
+        r["planner"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("fewer than expect.min_tasks 2"),
+        "{r}"
+    );
+    let r = eval.run(&fake, &["--roles", "planner"]);
+    assert!(
+        r.stdout.contains("planner: no model passes 50 %"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn a_cancelled_run_removes_the_temp_forge_of_its_case() {
     let (_rt, fake) = FakeOllama::serve(fake_ollama::default_models());
     fake.respond_with(|_| ChatReply::text("late").delayed(std::time::Duration::from_secs(30)));
