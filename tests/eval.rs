@@ -489,6 +489,49 @@ fn the_table_and_the_markdown_report_and_the_job_summary() {
     eval.assert_clean();
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_failing_first_edit_fixed_after_the_test_output_counts_one_fix_round() {
+    let (_rt, fake) = FakeOllama::serve(fake_ollama::default_models());
+    let path = "textutil/slug.py";
+    let original = read("dev-py-slugify", "repo", path).unwrap();
+    let solution = read("dev-py-slugify", "solution", path).unwrap();
+    let broken = original.replace("raise NotImplementedError(\"slugify\")", "return text");
+    fake.respond_with(move |req| {
+        let text = text_of(req);
+        ChatReply::text(&if text.contains("the tests failed") {
+            block(path, Some(&broken), &solution)
+        } else {
+            block(path, Some(&original), &broken)
+        })
+    });
+    let eval = Eval::new();
+    let cases = eval.dir.path().join("cases");
+    copy_dir(
+        &cases_dir().join("dev-py-slugify"),
+        &cases.join("dev-py-slugify"),
+    );
+    let v = eval.json(&fake, &["--cases", cases.to_str().unwrap()]);
+    let r = results(&v, "developer")[0];
+    assert_eq!(r["passed"], true, "{r}");
+    assert_eq!(r["developer"]["fix_rounds"], 1, "{r}");
+    assert_eq!(r["developer"]["replies"], 2);
+    assert_eq!(r["developer"]["edits_applied"], 2);
+    assert_eq!(r["calls"], 2);
+    eval.assert_clean();
+}
+
 #[test]
 fn a_plan_outside_the_cases_bounds_does_not_pass() {
     let (_rt, fake) = FakeOllama::serve(fake_ollama::default_models());

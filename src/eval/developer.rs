@@ -134,13 +134,13 @@ pub async fn run(
             .rounds
             .push(format!("round {}: {}", r.round, r.outcome));
     }
-    figures.fix_rounds = out
+    // Every test run but the first followed a fix (corrections of unusable answers are not fixes).
+    let test_runs = out
         .rounds
         .iter()
-        .map(|r| r.round)
-        .max()
-        .unwrap_or(1)
-        .saturating_sub(1);
+        .filter(|r| r.tests_passed.is_some())
+        .count();
+    figures.fix_rounds = u32::try_from(test_runs.saturating_sub(1)).unwrap_or(u32::MAX);
     result.well_formed = figures.replies > 0 && figures.replies_parsed == figures.replies;
 
     // The change the role proposes: its commit's files, minus the task file's status flip.
