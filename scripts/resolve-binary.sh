@@ -134,8 +134,11 @@ cache_dir=""
 if [ -n "${RUNNER_TOOL_CACHE:-}" ]; then
   cache_dir="$RUNNER_TOOL_CACHE/$name/$version/$arch"
   if [ -f "$cache_dir/$asset" ]; then
-    if [ "$(sha256_of "$cache_dir/$asset")" = "$expected" ]; then
-      bin=$(install_from "$cache_dir/$asset")
+    # The shared cache is not trusted and can change under us: copy it into our private
+    # directory first, then hash and extract that same copy (never the shared path twice).
+    if cp "$cache_dir/$asset" "$work/cached-$asset" 2>/dev/null &&
+      [ "$(sha256_of "$work/cached-$asset")" = "$expected" ]; then
+      bin=$(install_from "$work/cached-$asset")
       emit "$bin" tool-cache
       exit 0
     fi

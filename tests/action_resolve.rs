@@ -551,3 +551,54 @@ fn an_input_cannot_smuggle_a_workflow_command_into_the_log() {
     let commands: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(commands.len(), 1, "one ::error line expected: {r:?}");
 }
+
+/// Another job on the same runner swaps the shared cache entry between a good and an evil
+/// archive as fast as it can. The script hashes a private copy and extracts that same copy, so
+/// what runs is always what was hashed: no resolve may yield the evil binary.
+#[test]
+fn a_cache_entry_swapped_during_resolves_never_yields_the_evil_binary() {
+    let good = archive("from-the-release");
+    let evil = archive("evil");
+    let server = Server::start(good.clone());
+    let fx = Fixture::new(&sums_for(&good));
+    let cached = cached_archive(&fx);
+    let dir = cached.parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&cached, &good).unwrap();
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let swapper = {
+        let (stop, swaps, cached, dir) = (stop.clone(), swaps.clone(), cached.clone(), dir.clone());
+        std::thread::spawn(move || {
+            let mut n = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                let body = if n.is_multiple_of(2) { &evil } else { &good };
+                let tmp = dir.join(format!("swap.{n}"));
+                if std::fs::write(&tmp, body).is_ok() && std::fs::rename(&tmp, &cached).is_ok() {
+                    swaps.fetch_add(1, Ordering::SeqCst);
+                }
+                n += 1;
+            }
+        })
+    };
+
+    let mut evil_runs = 0;
+    let mut good_runs = 0;
+    for _ in 0..60 {
+        let r = fx.resolve(&[("CODEX_DOWNLOAD_BASE", &server.base)]);
+        assert_eq!(r.code, 0, "{r:?}");
+        match run_binary(r.path.as_deref().unwrap()).as_str() {
+            "evil" => evil_runs += 1,
+            "from-the-release" => good_runs += 1,
+            other => panic!("unexpected binary output {other:?}"),
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    swapper.join().unwrap();
+    assert!(
+        swaps.load(Ordering::SeqCst) > 60,
+        "the swapper must really have raced the resolves"
+    );
+    assert_eq!((evil_runs, good_runs), (0, 60));
+}

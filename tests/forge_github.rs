@@ -394,6 +394,62 @@ fn primary_rate_limits_wait_when_cheap_and_fail_clearly_when_not() {
     assert!(e.to_string().contains("API budget is used up"), "{e}");
 }
 
+/// A `retry-after: 86400` must not make the run sleep a day: the wait is capped by one
+/// setting and the run stops at once with a message naming the wait and the setting.
+#[test]
+fn a_retry_after_beyond_the_cap_stops_at_once_with_a_message() {
+    let fake = FakeGitHub::start();
+    let mut s = settings(&fake);
+    s.max_rate_wait = Duration::from_secs(300);
+    let gh = RT.with(|rt| {
+        let _inside = rt.enter();
+        GitHub::new(RepoId::parse("octo/app").unwrap(), s).unwrap()
+    });
+    fake.fault(
+        "GET",
+        "/repos/octo/app",
+        FaultKind::SecondaryLimit(Some(86400)),
+        1,
+    );
+    let started = std::time::Instant::now();
+    let e = block(gh.repository()).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "no day-long sleep"
+    );
+    assert!(matches!(e, ForgeError::RateLimited { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("86400s"), "{text}");
+    assert!(text.contains("CODEX_GITHUB_MAX_WAIT"), "{text}");
+
+    // A short Retry-After within the cap is still honoured.
+    fake.fault(
+        "GET",
+        "/repos/octo/app",
+        FaultKind::SecondaryLimit(Some(1)),
+        1,
+    );
+    assert_eq!(block(gh.repository()).unwrap().default_branch, "main");
+}
+
+/// Every body read from GitHub is bounded: an answer above the limit is refused with a clear
+/// error instead of being buffered whole, and the read is not retried.
+#[test]
+fn an_answer_larger_than_the_body_limit_is_refused_not_buffered() {
+    let fake = FakeGitHub::start();
+    let mut s = settings(&fake);
+    s.max_body_bytes = 64;
+    let gh = RT.with(|rt| {
+        let _inside = rt.enter();
+        GitHub::new(RepoId::parse("octo/app").unwrap(), s).unwrap()
+    });
+    let before = fake.log().len();
+    let e = block(gh.repository()).unwrap_err();
+    assert!(matches!(e, ForgeError::Decode { .. }), "{e}");
+    assert!(e.to_string().contains("larger than 64 bytes"), "{e}");
+    assert_eq!(fake.log().len() - before, 1, "not retried");
+}
+
 #[test]
 fn merges_are_permitted_only_for_the_integrators_own_prs() {
     let fake = FakeGitHub::start();

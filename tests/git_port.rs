@@ -31,23 +31,7 @@ impl Repo {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new("git");
-        c.current_dir(&self.path)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "Test")
-            .env("GIT_AUTHOR_EMAIL", "test@example.com")
-            .env("GIT_COMMITTER_NAME", "Test")
-            .env("GIT_COMMITTER_EMAIL", "test@example.com")
-            .args([
-                "-c",
-                "core.autocrlf=false",
-                "-c",
-                "protocol.file.allow=always",
-                "-c",
-                "advice.detachedHead=false",
-            ]);
-        c
+        crate::support::git_command(&self.path)
     }
 
     fn git_bytes(&self, args: &[&str]) -> Vec<u8> {

@@ -3,37 +3,16 @@
 //! line against `git diff base...head`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
 use codex_orchestrator::git::{ChangeKind, Checkout, GixCheckout, PrDiffBase};
 
-fn git(dir: &PathBuf, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .args(["-c", "core.autocrlf=false"])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+use crate::support::git_bytes as git;
 
-fn text(dir: &PathBuf, args: &[&str]) -> String {
+fn text(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(git(dir, args)).unwrap()
 }
 
-fn commit(dir: &PathBuf, msg: &str) -> String {
+fn commit(dir: &std::path::Path, msg: &str) -> String {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", msg]);
     text(dir, &["rev-parse", "HEAD"]).trim().to_owned()

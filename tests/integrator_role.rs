@@ -264,3 +264,49 @@ fn the_teams_own_bookkeeping_prs_deliver_no_task() {
         );
     }
 }
+
+/// The field case: a human PR "Fix a typo in the README" whose body mentions T-3 in passing
+/// flipped T-0003 from `queued` to `done`. Only a `Task:` line or the branch name links a PR,
+/// and only a task `in_review` is completed; what was ignored is said in the summary.
+#[test]
+fn a_readme_pr_that_mentions_a_task_in_passing_leaves_the_task_alone() {
+    for (status, body, why) in [
+        (
+            "queued",
+            "Fixes a typo. Related to T-3 and T-0004, see there.",
+            "mentions T-0003 in passing",
+        ),
+        // Even an explicit line does not complete a task that is not under review.
+        ("queued", "Fixes a typo.\nTask: T-0004", "left alone"),
+    ] {
+        let (fake, dir) = setup(&TASK.replace("in_review", status));
+        let event = json!({
+            "action": "closed", "number": 9,
+            "pull_request": {"number": 9, "title": "Fix a typo in the README", "body": body, "merged": true, "state": "closed",
+                             "head": {"ref": "readme-typo", "sha": "a".repeat(40)},
+                             "base": {"ref": "main", "sha": "b".repeat(40)}},
+            "repository": {"full_name": "octo/app", "default_branch": "main"}
+        });
+        std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+        let mut c = runner_cmd(dir.path(), "pull_request");
+        with_fake_github(&mut c, &fake.url);
+        let r = run(&mut c);
+        assert_eq!(r.code, 0, "{body}: {}", r.stderr);
+        assert!(
+            fake.writes().is_empty(),
+            "{body}: no task flipped, nothing merged: {:?}",
+            fake.writes()
+        );
+        assert!(
+            fake.with(|s| s.file("main", PATH))
+                .unwrap()
+                .contains(&format!("status: {status}")),
+            "{body}"
+        );
+        let summary = read_summary(dir.path());
+        assert!(
+            summary.contains(why),
+            "{body}: the summary says what was ignored and why: {summary}"
+        );
+    }
+}

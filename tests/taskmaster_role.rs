@@ -100,6 +100,52 @@ fn seeds_exactly_one_task_pr_and_nothing_on_a_rerun() {
     );
 }
 
+/// The wedge seen in the field: one 403 on the first `POST /pulls` left the seed branch without
+/// its pull request, and every later run said "already proposed" because only the branch was
+/// looked at. Now the failed run says what to fix, and the re-run opens the one missing PR.
+#[test]
+fn a_seed_whose_pull_request_was_refused_gets_it_on_the_re_run() {
+    use support::fake_github::FaultKind;
+    let fake = FakeGitHub::start();
+    let job = Job::new(&[
+        ("requirements.txt", "pytest\n"),
+        ("src/app.py", "print('hi')\n"),
+    ]);
+    fake.fault(
+        "POST",
+        "/repos/octo/app/pulls",
+        FaultKind::Forbidden("Resource not accessible by integration"),
+        1,
+    );
+
+    let r = job.run(&fake, &[]);
+    assert_ne!(r.code, 0, "a refused PR is a failed run: {}", r.stderr);
+    let said = format!("{}{}{}", r.stdout, r.stderr, job.summary());
+    assert!(
+        said.contains("pull-requests: write") || said.contains("Allow GitHub Actions"),
+        "says what to fix: {said}"
+    );
+    assert!(fake.with(|s| s.pulls.is_empty()));
+    assert!(
+        fake.with(|s| s.refs.contains_key("taskmaster/seed-T-0001")),
+        "the branch was written before the refusal"
+    );
+
+    let r = job.run(&fake, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pulls = fake.with(|s| s.pulls.clone());
+    assert_eq!(pulls.len(), 1, "the re-run opened the missing PR");
+    assert_eq!(pulls[0].head, "taskmaster/seed-T-0001");
+    let commits_on_branch = fake.with(|s| s.refs["taskmaster/seed-T-0001"].clone());
+    let r = job.run(&fake, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(fake.with(|s| s.pulls.len()), 1, "and a third run adds none");
+    assert_eq!(
+        fake.with(|s| s.refs["taskmaster/seed-T-0001"].clone()),
+        commits_on_branch
+    );
+}
+
 #[test]
 fn observe_mode_writes_nothing_and_says_what_it_would_do() {
     let fake = FakeGitHub::start();

@@ -3,7 +3,7 @@
 //! streams) so stdout stays clean for `--json`. Outside Actions the same calls print plain text, so every
 //! command works the same on a laptop.
 
-pub mod escape;
+pub(crate) mod escape;
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};

@@ -53,8 +53,9 @@ pub async fn github_plain(
         &|secret: &str| runner.mask(secret),
     )
     .await?;
-    let gh =
-        GitHub::new(repo, Settings::new(api, &token))?.with_identity(config.github.login.clone());
+    let mut settings = Settings::new(api, &token);
+    settings.max_rate_wait = std::time::Duration::from_secs(config.github.max_wait_secs);
+    let gh = GitHub::new(repo, settings)?.with_identity(config.github.login.clone());
     // The configuration, else the event (GitHub sends the repository's default branch with
     // every payload), else one API call.
     let from_event = event

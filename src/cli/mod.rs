@@ -1,21 +1,21 @@
 //! The command line: parses arguments, builds the context once, runs the command and turns the
 //! result into the documented exit code (0 done/ignored, 1 role failed, 2 usage/config/refused).
 
-pub mod args;
-pub mod cancel;
-pub mod config_cmd;
+pub(crate) mod args;
+pub(crate) mod cancel;
+pub(crate) mod config_cmd;
 pub mod context;
-pub mod demo;
-pub mod eval_cmd;
-pub mod execute;
+pub(crate) mod demo;
+pub(crate) mod eval_cmd;
+pub(crate) mod execute;
 pub mod forge;
-pub mod forge_cmd;
-pub mod models;
-pub mod publish_cmd;
-pub mod review_cmd;
-pub mod route_cmd;
-pub mod run_cmd;
-pub mod serve_cmd;
+pub(crate) mod forge_cmd;
+pub(crate) mod models;
+pub(crate) mod publish_cmd;
+pub(crate) mod review_cmd;
+pub(crate) mod route_cmd;
+pub(crate) mod run_cmd;
+pub(crate) mod serve_cmd;
 pub mod tasks_cmd;
 
 use std::process::ExitCode;

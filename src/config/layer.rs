@@ -82,6 +82,14 @@ pub fn apply_env(
         config.github.login = Some(v);
         note("github.login", "CODEX_BOT_LOGIN");
     }
+    if let Some(v) = get("CODEX_GITHUB_MAX_WAIT") {
+        // A value that is not a number of seconds is reported by `config check`; here it keeps
+        // the default rather than waiting without bound.
+        if let Ok(secs) = v.trim().parse::<u64>() {
+            config.github.max_wait_secs = secs;
+            note("github.max_wait_secs", "CODEX_GITHUB_MAX_WAIT");
+        }
+    }
 }
 
 /// Applies command-line flags (or the `CODEX_*` variables clap reads for them).

@@ -1,13 +1,13 @@
 //! What the repository wants: `.llm-team.yml` layered with the environment and flags into one
 //! effective `Config`, validated once, before any role runs.
 
-pub mod layer;
-pub mod load;
-pub mod locate;
-pub mod schema;
-pub mod secret;
-pub mod suggest;
-pub mod validate;
+pub(crate) mod layer;
+pub(crate) mod load;
+pub(crate) mod locate;
+pub(crate) mod schema;
+pub(crate) mod secret;
+pub(crate) mod suggest;
+pub(crate) mod validate;
 
 use std::path::{Path, PathBuf};
 

@@ -234,6 +234,9 @@ pub struct GitHub {
     pub token: Option<Secret>,
     /// The login the token acts as (`CODEX_BOT_LOGIN`), when GitHub cannot be asked.
     pub login: Option<String>,
+    /// The longest the run waits for a rate limit (`Retry-After` or the budget reset), in
+    /// seconds (`CODEX_GITHUB_MAX_WAIT`); a longer wait stops the run with a message naming it.
+    pub max_wait_secs: u64,
 }
 
 impl Default for Config {
@@ -329,6 +332,7 @@ impl Default for GitHub {
             api_url: "https://api.github.com".into(),
             token: None,
             login: None,
+            max_wait_secs: 300,
         }
     }
 }

@@ -4,10 +4,10 @@
 //! `policy::Guarded` wraps any forge so every write is checked first. Roles see only
 //! [`ForgeRead`]; the publisher alone holds a [`Forge`].
 
-pub mod error;
+pub(crate) mod error;
 pub mod github;
 pub mod local;
-pub mod types;
+pub(crate) mod types;
 
 pub use error::{ForgeError, Result};
 pub use types::*;

@@ -4,8 +4,8 @@
 //! `SystemClock` are the real ones, built once by the command line.
 
 mod disk;
-pub mod testrun;
-pub mod workspace;
+pub(crate) mod testrun;
+pub(crate) mod workspace;
 
 use std::time::Duration;
 

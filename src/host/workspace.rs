@@ -60,11 +60,8 @@ impl Workspace {
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The file's current text in the work tree (`None`: absent or not UTF-8 text).
+    #[cfg(test)]
     pub fn read(&self, path: &str) -> Option<String> {
         let full = self.inside(path).ok()?;
         std::fs::read(full)

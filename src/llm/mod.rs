@@ -18,14 +18,14 @@
 //! `async_trait` crate: implementors write `Box::pin(async move { … })`.
 
 pub mod budget;
-pub mod calibrate;
+pub(crate) mod calibrate;
 mod dialect;
 mod driver;
 mod error;
-pub mod fake;
+pub(crate) mod fake;
 mod lines;
-pub mod ollama;
-pub mod openai;
+pub(crate) mod ollama;
+pub(crate) mod openai;
 pub mod progress;
 pub mod prompts;
 mod settings;

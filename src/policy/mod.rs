@@ -3,10 +3,10 @@
 //! escaping the repository, or through symlinks/submodules are refused (`guard`); a whole change
 //! is judged on its final content (`change`). `Guarded` wraps the publisher's `Forge`.
 
-pub mod change;
-pub mod guard;
-pub mod paths;
-pub mod secrets;
+pub(crate) mod change;
+pub(crate) mod guard;
+pub(crate) mod paths;
+pub(crate) mod secrets;
 
 pub use guard::{Guard, Guarded};
 

@@ -7,7 +7,7 @@
 mod apply;
 mod check;
 mod journal;
-pub mod rules;
+pub(crate) mod rules;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

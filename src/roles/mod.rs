@@ -6,12 +6,12 @@
 pub mod context;
 pub mod developer;
 #[cfg(test)]
-pub mod fakes;
-pub mod handoff;
-pub mod ids;
-pub mod integrator;
-pub mod planner;
-pub mod reviewer;
+pub(crate) mod fakes;
+pub(crate) mod handoff;
+pub(crate) mod ids;
+pub(crate) mod integrator;
+pub(crate) mod planner;
+pub(crate) mod reviewer;
 pub mod taskmaster;
 
 pub use crate::vocab::role::{Role, UnknownRole};

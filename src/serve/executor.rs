@@ -543,6 +543,7 @@ async fn run_child(
                 unsafe { libc::kill(-pid, libc::SIGTERM) };
                 let graceful = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
                 if graceful.is_err() {
+                    // SAFETY: as above; kill(2) takes plain integers and touches no memory.
                     unsafe { libc::kill(-pid, libc::SIGKILL) };
                 }
             }
@@ -551,6 +552,7 @@ async fn run_child(
     };
     if let Some(pid) = pid {
         // Whatever the child left running in its group goes with it.
+        // SAFETY: signalling our own child's process group; kill(2) touches no memory.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
     }
     Ok(Exit {

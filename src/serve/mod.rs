@@ -3,19 +3,19 @@
 //! each job as child processes of this binary (work phase, then publish phase). A top layer
 //! like `cli/`: it uses the event router, the forge's polling client and the roles' binary.
 
-pub mod api;
-pub mod credentials;
-pub mod error;
-pub mod executor;
-pub mod metrics;
-pub mod poller;
-pub mod queue;
-pub mod scan;
-pub mod settings;
+pub(crate) mod api;
+pub(crate) mod credentials;
+pub(crate) mod error;
+pub(crate) mod executor;
+pub(crate) mod metrics;
+pub(crate) mod poller;
+pub(crate) mod queue;
+pub(crate) mod scan;
+pub(crate) mod settings;
 pub mod signature;
-pub mod store;
-pub mod webhook;
-pub mod workspace;
+pub(crate) mod store;
+pub(crate) mod webhook;
+pub(crate) mod workspace;
 
 use std::future::Future;
 use std::net::SocketAddr;

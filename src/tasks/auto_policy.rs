@@ -2,9 +2,6 @@
 //! by itself. `review_required` (the default, also when the key is missing) leaves merging to a
 //! person; `auto_merge` (alias `auto`) lets the Integrator merge it when the repository permits.
 
-/// The values `auto_policy` accepts, first the canonical spellings.
-pub const AUTO_POLICIES: [&str; 3] = ["review_required", "auto_merge", "auto"];
-
 /// What a task's `auto_policy` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoPolicy {
@@ -27,11 +24,6 @@ impl AutoPolicy {
             _ => AutoPolicy::Unknown(v.to_string()),
         }
     }
-
-    /// Whether the Integrator may merge without a person.
-    pub fn allows_merge(&self) -> bool {
-        *self == AutoPolicy::AutoMerge
-    }
 }
 
 #[cfg(test)]
@@ -45,12 +37,15 @@ mod tests {
             AutoPolicy::parse(Some("review_required")),
             AutoPolicy::ReviewRequired
         );
-        assert!(AutoPolicy::parse(Some(" Auto-Merge ")).allows_merge());
-        assert!(AutoPolicy::parse(Some("auto")).allows_merge());
+        assert_eq!(
+            AutoPolicy::parse(Some(" Auto-Merge ")),
+            AutoPolicy::AutoMerge
+        );
+        assert_eq!(AutoPolicy::parse(Some("auto")), AutoPolicy::AutoMerge);
         assert_eq!(
             AutoPolicy::parse(Some("yolo")),
             AutoPolicy::Unknown("yolo".into())
         );
-        assert!(!AutoPolicy::parse(Some("yolo")).allows_merge());
+        assert_ne!(AutoPolicy::parse(Some("yolo")), AutoPolicy::AutoMerge);
     }
 }

@@ -87,18 +87,6 @@ pub fn mint_ids(
     (1..=count as u32).map(|k| TaskId(base + k)).collect()
 }
 
-/// The branch a planner uses for newly minted ids, so other planners see the range:
-/// `plan/T-0007` for one id, `plan/T-0007-T-0009` for a range. `None` for no ids.
-pub fn plan_branch_name(ids: &[TaskId]) -> Option<String> {
-    let lo = ids.iter().min()?;
-    let hi = ids.iter().max()?;
-    Some(if lo == hi {
-        format!("plan/{lo}")
-    } else {
-        format!("plan/{lo}-{hi}")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +117,5 @@ mod tests {
         let ids = mint_ids(2, [TaskId(3), TaskId(5)], &["plan/T-0007-T-0009", "main"]);
         assert_eq!(ids, vec![TaskId(10), TaskId(11)]);
         assert_eq!(mint_ids(1, [], &[]), vec![TaskId(1)]);
-        assert_eq!(plan_branch_name(&ids).unwrap(), "plan/T-0010-T-0011");
     }
 }

@@ -169,17 +169,6 @@ pub fn branch_task(branch_prefix: &str, branch: &str) -> Option<(TaskId, LinkedB
     TaskId::parse(&rest[..2 + len]).map(|id| (id, by))
 }
 
-/// The id of every `Task:` line in `body` (see [`link_pull_request`]), in order.
-pub fn task_lines(body: &str) -> Vec<TaskId> {
-    body_task_lines(body)
-        .into_iter()
-        .filter_map(|l| match l {
-            TaskLine::Id(id) => Some(id),
-            TaskLine::NotAnId(_) => None,
-        })
-        .collect()
-}
-
 enum TaskLine {
     Id(TaskId),
     /// A `Task:` line whose value is not one canonical id (1-based line number).
@@ -380,9 +369,10 @@ mod tests {
             other.ignored,
             vec!["body line 1 mentions T-0009 in passing; a mention does not link a task"]
         );
+        // A `Task:` line inside a code fence is quoted text, not a link.
         assert_eq!(
-            task_lines("a\nTask: T-0004\n```\nTask: T-0009\n```\n"),
-            vec![TaskId(4)]
+            link("x", "", "a\nTask: T-0004\n```\nTask: T-0009\n```\n").as_deref(),
+            Some("T-0004")
         );
     }
 

@@ -22,28 +22,28 @@
 //! branch's highest id, so an untrusted PR title cannot use up the id space. [`mint_ids`] is the
 //! older form (ids and ref names only) kept for existing callers.
 
-pub mod auto_policy;
-pub mod diagnostic;
-pub mod estimate;
-pub mod frontmatter;
+pub(crate) mod auto_policy;
+pub(crate) mod diagnostic;
+pub(crate) mod estimate;
+pub(crate) mod frontmatter;
 pub mod generate;
-pub mod id;
-pub mod link;
-pub mod load;
-pub mod naming;
-pub mod next;
-pub mod pick;
-pub mod priority;
-pub mod render;
+pub(crate) mod id;
+pub(crate) mod link;
+pub(crate) mod load;
+pub(crate) mod naming;
+pub(crate) mod next;
+pub(crate) mod pick;
+pub(crate) mod priority;
+pub(crate) mod render;
 pub mod reserve;
-pub mod task;
-pub mod validate;
-pub mod yaml_text;
+pub(crate) mod task;
+pub(crate) mod validate;
+pub(crate) mod yaml_text;
 
 pub use auto_policy::AutoPolicy;
 pub use diagnostic::{Diagnostic, Severity};
 pub use estimate::estimate_hours;
-pub use id::{TaskId, mint_ids, plan_branch_name};
+pub use id::{TaskId, mint_ids};
 pub use link::{LinkConflict, LinkedBy, PrLink, link_pull_request};
 pub use load::{TaskSet, load_dir, load_from_memory, load_repo_tasks};
 pub use naming::{developer_branch, slug, task_file_name};

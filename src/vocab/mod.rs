@@ -2,9 +2,9 @@
 //! language, the kinds of files) without importing the layer that acts on them.
 
 pub mod branches;
-pub mod file_kind;
+pub(crate) mod file_kind;
 pub mod language;
-pub mod role;
+pub(crate) mod role;
 
 pub use file_kind::{FileKind, classify};
 pub use language::Language;

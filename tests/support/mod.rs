@@ -131,12 +131,16 @@ pub fn read_summary(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("summary")).unwrap_or_default()
 }
 
-/// Runs git in `dir` with a fixed identity and no user or system configuration; panics with
-/// git's message on failure. Returns stdout as git printed it (see [`git`] for the trimmed form).
-pub fn git_out(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+/// git in `dir` with a fixed identity and no user or system configuration: the one way the
+/// tests run git.
+pub fn git_command(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .args([
             "-c",
             "user.name=t",
@@ -144,17 +148,32 @@ pub fn git_out(dir: &Path, args: &[&str]) -> String {
             "user.email=t@example.com",
             "-c",
             "commit.gpgsign=false",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "advice.detachedHead=false",
         ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
+        .current_dir(dir);
+    c
+}
+
+/// Runs [`git_command`] with `args`; panics with git's message on failure. Returns stdout as
+/// bytes.
+pub fn git_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = git_command(dir).args(args).output().expect("git runs");
     assert!(
         out.status.success(),
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    out.stdout
+}
+
+/// [`git_bytes`] as text, as git printed it (see [`git`] for the trimmed form).
+pub fn git_out(dir: &Path, args: &[&str]) -> String {
+    String::from_utf8_lossy(&git_bytes(dir, args)).into_owned()
 }
 
 /// [`git_out`] with surrounding whitespace trimmed (a sha, a branch name, one line).

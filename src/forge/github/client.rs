@@ -32,6 +32,8 @@ pub struct Settings {
     pub read_backoff: Duration,
     /// Attempts for reads, and rate-limit waits for any request.
     pub attempts: u32,
+    /// The largest answer body read; a larger one is refused, not buffered.
+    pub max_body_bytes: usize,
 }
 
 impl Settings {
@@ -45,6 +47,7 @@ impl Settings {
             secondary_backoff: Duration::from_secs(60),
             read_backoff: Duration::from_secs(2),
             attempts: 4,
+            max_body_bytes: MAX_BODY_BYTES,
         }
     }
 }
@@ -105,7 +108,13 @@ enum Transport {
     Connect(String),
     /// Sent, no clear answer (timeout, reset).
     Lost(String),
+    /// The answer's body is larger than `max_body_bytes`; not read further.
+    TooLarge,
 }
+
+/// The largest answer body read from GitHub by default. Its biggest legitimate answers (a recursive tree,
+/// a 20,000-line diff) stay far below this; anything larger is refused, not buffered.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Client, ForgeError> {
@@ -163,11 +172,16 @@ impl Client {
             .map_err(classify_transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response
-            .into_body()
+        let body = http_body_util::Limited::new(response.into_body(), self.settings.max_body_bytes)
             .collect()
             .await
-            .map_err(|e| Transport::Lost(e.to_string()))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    Transport::TooLarge
+                } else {
+                    Transport::Lost(e.to_string())
+                }
+            })?
             .to_bytes()
             .to_vec();
         Ok(Answer {
@@ -243,6 +257,16 @@ impl Client {
                         message: format!("{method} {path}: {m}"),
                     });
                 }
+                Err(Transport::TooLarge) => {
+                    return Err(ForgeError::Decode {
+                        what: format!("{method} {path}"),
+                        message: format!(
+                            "the answer is larger than {} bytes, so it was not read; \
+                             check GITHUB_API_URL points at GitHub's API",
+                            self.settings.max_body_bytes
+                        ),
+                    });
+                }
             };
             if let Some(wait) = self.rate_limit_wait(&answer, &mut secondary_wait)? {
                 if last {
@@ -312,9 +336,10 @@ impl Client {
             .header("retry-after")
             .and_then(|v| v.trim().parse::<u64>().ok())
         {
-            return Ok(Some(
-                Duration::from_secs(secs).max(Duration::from_millis(1)),
-            ));
+            let wait = Duration::from_secs(secs).max(Duration::from_millis(1));
+            return self
+                .within_cap(wait, "GitHub asked to retry after")
+                .map(Some);
         }
         if a.header("x-ratelimit-remaining") == Some("0") {
             let reset = a
@@ -329,7 +354,7 @@ impl Client {
             if wait > self.settings.max_rate_wait {
                 return Err(ForgeError::RateLimited {
                     message: format!(
-                        "the API budget is used up until {reset} (unix time, in {}s); try later or use a token with its own budget (a GitHub App)",
+                        "the API budget is used up until {reset} (unix time, in {}s, more than CODEX_GITHUB_MAX_WAIT allows); try later or use a token with its own budget (a GitHub App)",
                         wait.as_secs()
                     ),
                 });
@@ -339,9 +364,26 @@ impl Client {
         if message.contains("secondary rate limit") || a.status == 429 {
             let wait = *secondary_wait;
             *secondary_wait = secondary_wait.saturating_mul(2);
-            return Ok(Some(wait));
+            return self
+                .within_cap(wait, "a secondary rate limit backs off for")
+                .map(Some);
         }
         Ok(None)
+    }
+
+    /// `wait` when it is within `max_rate_wait`; else the error that names both.
+    fn within_cap(&self, wait: Duration, what: &str) -> Result<Duration, ForgeError> {
+        if wait <= self.settings.max_rate_wait {
+            return Ok(wait);
+        }
+        Err(ForgeError::RateLimited {
+            message: format!(
+                "{what} {}s, more than the {}s this run may wait (CODEX_GITHUB_MAX_WAIT); \
+                 stopped instead of waiting. Re-run later, or raise CODEX_GITHUB_MAX_WAIT",
+                wait.as_secs(),
+                self.settings.max_rate_wait.as_secs()
+            ),
+        })
     }
 
     /// Turns a non-2xx answer into the error a user can act on.

@@ -2,9 +2,9 @@
 //! `client`). Every create handles GitHub's answers for "it already exists", and a create that got
 //! no clear answer is followed by a lookup before any retry, so re-runs never duplicate.
 
-pub mod auth;
+pub(crate) mod auth;
 pub mod client;
-pub mod poll;
+pub(crate) mod poll;
 mod wire;
 
 use base64::Engine;

@@ -8,19 +8,19 @@
 //! (recorded `workflow_dispatch` calls: there are no workflows locally), `checkouts/` (snapshots
 //! the CLI hands to roles), `forge.lock` (present while a process writes).
 
-pub mod checkout;
-pub mod import;
-pub mod merge;
-pub mod records;
-pub mod store;
+pub(crate) mod checkout;
+pub(crate) mod import;
+pub(crate) mod merge;
+pub(crate) mod records;
+pub(crate) mod store;
 
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
 use super::{
-    Comment, FileChange, Forge, ForgeError, ForgeRead, InlineComment, MergeMethod, NewCommit,
-    NewPullRequest, NewReview, PrFile, PrState, PrUpdate, PullRequest, RepoInfo, Result, Review,
+    Comment, Forge, ForgeError, ForgeRead, InlineComment, MergeMethod, NewCommit, NewPullRequest,
+    NewReview, PrFile, PrState, PrUpdate, PullRequest, RepoInfo, Result, Review,
 };
 use crate::git::{ChangeKind, Checkout as _, GixCheckout};
 use records::{CommentRecord, DispatchRecord, Meta, PullRecord, Records, ReviewRecord, now};
@@ -717,11 +717,4 @@ impl Forge for LocalForge {
         );
         Ok(())
     }
-}
-
-/// Files a first commit is made of, as `FileChange`s (for `create`'s `fill`).
-pub fn files(list: &[(&str, &str)]) -> Vec<FileChange> {
-    list.iter()
-        .map(|(p, c)| FileChange::write(*p, c.as_bytes()))
-        .collect()
 }

@@ -161,10 +161,6 @@ impl Records {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn pull_path(&self, number: u64) -> PathBuf {
         self.dir.join(PULLS_DIR).join(format!("{number}.json"))
     }

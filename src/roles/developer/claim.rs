@@ -48,8 +48,6 @@ pub fn parse(message: &str) -> Option<(String, u64)> {
 /// What claiming found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// We created the branch.
-    Claimed,
     /// The branch exists and may be worked on: our own claim (a re-run), an expired claim,
     /// earlier work of a run that died, or an open pull request to update.
     Resumed { why: String },

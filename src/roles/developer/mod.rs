@@ -3,11 +3,11 @@
 //! SEARCH/REPLACE edit protocol (`edits`), the model conversation with its test-and-fix rounds
 //! (`session`); `ci_setup` is the deterministic first task; `claim` the one-job flow's lock.
 
-pub mod ci_setup;
-pub mod claim;
+pub(crate) mod ci_setup;
+pub(crate) mod claim;
 pub mod context;
 pub mod edits;
-pub mod run;
-pub mod session;
+pub(crate) mod run;
+pub(crate) mod session;
 
 pub use run::{DevModel, Pick, Picked, claim_changes, pick, release_changes, work};

@@ -167,7 +167,6 @@ pub async fn pick<F: ForgeRead>(
                     );
                 }
                 Claim::Resumed { why } => (!ours, format!("resumed ({why})")),
-                Claim::Claimed => (true, "new".to_string()),
             }
         }
     };

@@ -4,7 +4,7 @@
 //! → back to `queued` (or `blocked`). Only a pull request linked to the task explicitly, and only
 //! a task under review, is touched; a second delivery, or a task already there, plans nothing.
 
-pub mod decide;
+pub(crate) mod decide;
 
 use anyhow::Context as _;
 

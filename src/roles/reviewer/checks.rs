@@ -1,13 +1,13 @@
 //! The deterministic checks: always run, need no model, and can force `request_changes` whatever
 //! a model says (protected paths touched, secrets added, source changed without tests).
 
-use super::classify::{FileKind, classify};
 use super::{Check, Severity};
 use crate::config::Config;
 use crate::git::{ChangeKind, Diff};
 use crate::policy::paths::Protected;
 use crate::policy::secrets::secret_kind;
 use crate::tasks::Task;
+use crate::vocab::file_kind::{FileKind, classify};
 
 /// A file adding more lines than this is called out as very large.
 pub const LARGE_FILE_LINES: u32 = 2000;

@@ -4,11 +4,10 @@
 //! the pull request is data, so it cannot talk the reviewer into approving, and `approve` needs
 //! every changed file read by the model in full (or covered by a deterministic rule).
 
-pub mod checks;
-pub mod classify;
-pub mod model;
-pub mod render;
-pub mod run;
+pub(crate) mod checks;
+pub(crate) mod model;
+pub(crate) mod render;
+pub(crate) mod run;
 
 use serde::{Deserialize, Serialize};
 

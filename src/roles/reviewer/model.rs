@@ -12,13 +12,13 @@ use std::collections::VecDeque;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::classify::{FileKind, classify};
 use super::{CriterionResult, CriterionStatus, Finding, Verdict};
 use crate::git::{Diff, FileDiff};
 use crate::llm::budget::{estimate_tokens, truncate_to_tokens};
 use crate::llm::{
     ChatRequest, Llm, LlmError, Message, PromptLibrary, Route, chat_json, untrusted_block,
 };
+use crate::vocab::file_kind::{FileKind, classify};
 
 /// Room reserved for the answer.
 pub const ANSWER_TOKENS: u32 = 1536;

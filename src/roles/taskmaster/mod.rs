@@ -3,7 +3,7 @@
 //! request; planned again after a failure half-way, it completes them (a branch without its pull
 //! request gets the pull request) and otherwise plans nothing.
 
-pub mod decide;
+pub(crate) mod decide;
 
 use super::context::{RoleContext, RoleOutput};
 use crate::changes::{BranchState, CommitWrite, FileWrite, PullRequestWrite, Write};

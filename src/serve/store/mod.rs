@@ -3,7 +3,7 @@
 //! history. `sqlite` implements it in one embedded file; a server database can implement the same
 //! trait so several instances share one queue (docs/serve.md says how).
 
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 use std::collections::BTreeMap;
 

@@ -134,6 +134,7 @@ impl SqliteStore {
     }
 
     /// A database in memory (tests).
+    #[cfg(test)]
     pub fn in_memory() -> Result<SqliteStore> {
         Self::init(Connection::open_in_memory().map_err(db)?)
     }
