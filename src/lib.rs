@@ -1,7 +1,7 @@
 //! codex-orchestrator: an LLM dev team (planner, taskmaster, developer, reviewer, integrator)
 //! that runs inside a repository's own GitHub workflows against the team's own Ollama server.
 //!
-//! Layers, outermost first: `cli` → `serve`, `report` → `event` (what happened), `roles` (what
+//! Layers, outermost first: `cli` → `serve`, `eval`, `report` → `event` (what happened), `roles` (what
 //! to do, returning change sets), `publish` (the one writer) → `policy` (checks every write) →
 //! `changes` → the ports `forge` (GitHub, local forge) and `host` (disk, tests, clock) →
 //! `config` → `git`, `llm` (Ollama, OpenAI-compatible), `tasks`, `actions` (the runner) →
@@ -15,6 +15,7 @@ pub(crate) mod actions;
 pub(crate) mod changes;
 pub mod cli;
 pub mod config;
+pub(crate) mod eval;
 pub mod event;
 pub mod forge;
 pub mod git;

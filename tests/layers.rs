@@ -24,6 +24,8 @@ const RANKS: &[(&str, u8)] = &[
     ("report", 7),
     // Serve mode is started by the command line (`cli/serve_cmd.rs`), so it sits below it.
     ("serve", 7),
+    // `eval` runs the roles on local forges for the command line (`cli/eval_cmd.rs`).
+    ("eval", 7),
     ("cli", 8),
 ];
 

@@ -15,6 +15,7 @@ mod demo;
 mod developer_ci_setup;
 mod developer_edits;
 mod developer_model;
+mod eval;
 mod fake_github_openapi;
 mod forge_github;
 mod forge_local;

@@ -108,6 +108,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Measure which of your models can do which role: small cases with known answers run
+    /// through the real roles against your model server, each in a throw-away local forge
+    /// (docs/eval.md)
+    Eval(super::eval_cmd::EvalArgs),
     /// Run as a server for many repositories: signed webhooks, polling, a durable job queue
     /// (needs GITHUB_WEBHOOK_SECRET and CODEX_ADMIN_TOKEN; see docs/serve.md)
     Serve(super::serve_cmd::ServeArgs),

@@ -6,6 +6,7 @@ pub(crate) mod cancel;
 pub(crate) mod config_cmd;
 pub mod context;
 pub(crate) mod demo;
+pub(crate) mod eval_cmd;
 pub(crate) mod execute;
 pub mod forge;
 pub(crate) mod forge_cmd;
@@ -119,6 +120,7 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         Command::Plan => run_cmd::run(&ctx, &args::RunArgs::for_role("planner")),
         Command::Forge(cmd) => forge_cmd::run(cmd, ctx.json),
         Command::Demo { dir } => demo::run(&cli.global, dir.as_deref()),
+        Command::Eval(args) => eval_cmd::run(&ctx, args),
         Command::Serve(args) => serve_cmd::run(args),
     }
 }

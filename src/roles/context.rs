@@ -72,6 +72,22 @@ pub struct RoleOutput {
     pub llm_calls: Vec<crate::llm::CallRecord>,
     /// Validation findings to show as annotations (the taskmaster's).
     pub diagnostics: Vec<crate::tasks::Diagnostic>,
+    /// Each model answer of the conversation and what became of it (the Developer's rounds),
+    /// for the job summary's readers and `eval`'s measurements.
+    pub rounds: Vec<RoundNote>,
+    /// The role's structured result as JSON, when it has one (the Reviewer's verdict, criteria
+    /// and findings), for `eval` and machine readers; the summary says the same in words.
+    pub detail: Option<serde_json::Value>,
+}
+
+/// One model answer in a role's conversation and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoundNote {
+    /// 1 = the first edit; later numbers are fixes after failing tests.
+    pub round: u32,
+    pub outcome: String,
+    /// Whether the tests passed after this answer (`None`: not run).
+    pub tests_passed: Option<bool>,
 }
 
 impl RoleOutput {
@@ -85,6 +101,8 @@ impl RoleOutput {
             failure: None,
             llm_calls: Vec::new(),
             diagnostics: Vec::new(),
+            rounds: Vec::new(),
+            detail: None,
         }
     }
 

@@ -3,7 +3,8 @@
 //! and the OpenAI-compatible `/v1/models` and `/v1/chat/completions` (SSE).
 //!
 //! Each test scripts the answers of `/api/chat` (and `/v1/chat/completions`) in order; once
-//! the script is empty, the server answers "ok". Every chat request body is kept for
+//! the script is empty, the responder answers (see [`FakeOllama::respond_with`]: a function of
+//! the request), else the server answers "ok". Every chat request body is kept for
 //! assertions. Like the real Ollama, a prompt longer than the request's `num_ctx` is silently
 //! truncated (the reported `prompt_eval_count` then stays just under `num_ctx`). The fake
 //! "tokenizer" counts `chars_per_token` characters per token (default 4).
@@ -136,8 +137,12 @@ pub struct LlamaCpp {
     pub predicted_per_second: f64,
 }
 
+/// Answers a chat request (its JSON body) when the script is empty.
+pub type Responder = Arc<dyn Fn(&Value) -> ChatReply + Send + Sync>;
+
 #[derive(Default)]
 struct Inner {
+    responder: Option<Responder>,
     models: Vec<FakeModel>,
     chat: VecDeque<ChatReply>,
     openai: VecDeque<ChatReply>,
@@ -259,6 +264,11 @@ impl FakeOllama {
         self.shared.with(|i| i.openai.extend(replies));
     }
 
+    /// Answers every chat request the script does not (both APIs) with `f(request body)`.
+    pub fn respond_with(&self, f: impl Fn(&Value) -> ChatReply + Send + Sync + 'static) {
+        self.shared.with(|i| i.responder = Some(Arc::new(f)));
+    }
+
     /// Characters per token of the fake tokenizer.
     pub fn set_chars_per_token(&self, c: f64) {
         self.shared.with(|i| i.chars_per_token = c);
@@ -294,6 +304,11 @@ impl FakeOllama {
         self.shared
             .with(|i| i.hits.iter().filter(|h| *h == path).count())
     }
+}
+
+fn respond(s: &Shared, req: &Value) -> Option<ChatReply> {
+    let f = s.with(|i| i.responder.clone())?;
+    Some(f(req))
 }
 
 fn no_ollama(s: &Shared) -> Option<Response> {
@@ -572,6 +587,7 @@ async fn chat(State(s): State<Shared>, body: String) -> Response {
     if !known {
         return not_found(&name);
     }
+    let next = next.or_else(|| respond(&s, &req));
     play(
         next.unwrap_or_else(|| ChatReply::text("ok")),
         req,
@@ -675,7 +691,9 @@ async fn v1_chat(State(s): State<Shared>, body: String) -> Response {
             );
         }
     }
-    let next = s.with(|i| i.openai.pop_front());
+    let next = s
+        .with(|i| i.openai.pop_front())
+        .or_else(|| respond(&s, &req));
     play(
         next.unwrap_or_else(|| ChatReply::text("ok")),
         req,

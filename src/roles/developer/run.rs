@@ -23,7 +23,7 @@ use crate::llm::{CallRecord, Ledger, LlmSettings, PromptLibrary, Route};
 use crate::policy::Guard;
 use crate::policy::change::{BaseTree, Limits};
 use crate::policy::paths::Protected;
-use crate::roles::context::{RoleContext, RoleOutput};
+use crate::roles::context::{RoleContext, RoleOutput, RoundNote};
 use crate::tasks::{self, NextTask, Task};
 use crate::vocab::{Language, Role};
 
@@ -231,12 +231,25 @@ struct Work {
     files: BTreeMap<String, Vec<u8>>,
     pr_note: String,
     commit_note: String,
+    rounds: Vec<RoundNote>,
 }
 
 /// Why the work produced no change.
 struct Failed {
     message: String,
     summary: String,
+    rounds: Vec<RoundNote>,
+}
+
+fn notes(rounds: &[session::Round]) -> Vec<RoundNote> {
+    rounds
+        .iter()
+        .map(|r| RoundNote {
+            round: r.round,
+            outcome: r.outcome.clone(),
+            tests_passed: r.tests_passed,
+        })
+        .collect()
 }
 
 /// Develops `picked` on top of its branch's head (or the base): the change set of the work, or
@@ -269,9 +282,11 @@ pub async fn work<F: ForgeRead>(
                 picked.found, failed.summary
             );
             out.failure = Some(failed.message);
+            out.rounds = failed.rounds;
             return Ok(out);
         }
     };
+    out.rounds = work.rounds.clone();
 
     // The change and the task's flip to in_review, in one commit (only what differs from the
     // branch as it stands).
@@ -402,6 +417,7 @@ fn deterministic_work<F: ForgeRead>(ctx: &RoleContext<'_, F>, language: Language
              `developer.allow_workflow_setup`.\n"
         ),
         commit_note: "Deterministic CI setup by codex-orchestrator (no model).".into(),
+        rounds: Vec::new(),
     }
 }
 
@@ -418,6 +434,7 @@ async fn model_work<F: ForgeRead>(
     let fail = |msg: String, summary: String| Failed {
         message: msg,
         summary,
+        rounds: Vec::new(),
     };
     let checkout = ctx.repo.git().ok_or_else(|| {
         fail(
@@ -607,6 +624,7 @@ async fn model_work<F: ForgeRead>(
                     outcome.rounds.len()
                 ),
                 pr_note,
+                rounds: notes(&outcome.rounds),
             })
         }
         Err(e) => {
@@ -636,6 +654,7 @@ async fn model_work<F: ForgeRead>(
             Err(Failed {
                 message: format!("{id}: {e}"),
                 summary,
+                rounds: notes(e.rounds()),
             })
         }
     }

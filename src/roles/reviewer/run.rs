@@ -291,6 +291,7 @@ pub async fn run<F: ForgeRead>(
     }
     out.task_id = task_id;
     out.verdict = Some(result.verdict.as_str().to_string());
+    out.detail = serde_json::to_value(&result).ok();
     // The comment itself, so observe mode and dry runs show what would be posted.
     out.summary = format!(
         "{}{table}\n<details><summary>Review comment</summary>\n\n{body}\n</details>\n{notes}",

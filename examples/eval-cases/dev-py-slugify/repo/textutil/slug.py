@@ -1,0 +1,6 @@
+"""URL slugs."""
+
+
+def slugify(text):
+    """Returns `text` as a URL slug."""
+    raise NotImplementedError("slugify")

@@ -1,0 +1,9 @@
+"""Word frequencies."""
+
+
+def count_words(text):
+    """Returns a dict from each word of `text` to how often it occurs."""
+    counts = {}
+    for word in text.split():
+        counts[word] = counts.get(word, 0) + 1
+    return counts

@@ -1,0 +1,15 @@
+import unittest
+
+from greeting import greet
+
+
+class GreetTest(unittest.TestCase):
+    def test_name(self):
+        self.assertEqual(greet("Ada"), "Hello, Ada!")
+
+    def test_empty_name(self):
+        self.assertEqual(greet(""), "Hello, world!")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,6 @@
+"""Arithmetic helpers."""
+
+
+def add(a, b):
+    """Returns a + b."""
+    return a + b

@@ -1,0 +1,161 @@
+//! A Planner case: the PRD in the case's own local forge, planned through the role's real path
+//! (`roles::planner::run`: the PRD cut to the budget, the JSON schema, repair, the plan). The
+//! task files it proposes are then validated with the repository's tasks by the tasks engine
+//! (schema, ids, dependencies, cycles) and held to the case's bounds (count, estimates).
+
+use std::time::Instant;
+
+use super::Server;
+use super::cases::Case;
+use super::measure::{CaseResult, PlannerFigures};
+use super::sandbox::{self, Sandbox};
+use crate::changes::Write;
+use crate::forge::ForgeRead;
+use crate::host::{DiskRepo, ProcessTests, SystemClock};
+use crate::llm::{Ledger, PromptLibrary, Tier};
+use crate::roles::context::{RoleContext, RunInfo};
+use crate::roles::planner::{self, ModelSide};
+use crate::vocab::Role;
+
+pub async fn run(
+    case: &Case,
+    model: &str,
+    server: &Server,
+    sandbox: &Sandbox,
+    result: &mut CaseResult,
+) -> anyhow::Result<()> {
+    let forge = sandbox::forge(sandbox, case, &[])?;
+    let checkout = forge.snapshot(sandbox::BRANCH)?;
+    let config = sandbox::config(&checkout, &server.llm, Role::Planner, model)?;
+    let base = forge
+        .branch(sandbox::BRANCH)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the case's forge has no main branch"))?;
+    let run = RunInfo {
+        run_id: format!("eval-{}", std::process::id()),
+        repository: case.name.clone(),
+        login: forge.identity().await.ok().flatten(),
+        in_actions: false,
+        on_pull_request: false,
+        secrets: server.secrets.clone(),
+    };
+    let repo = DiskRepo::new(&checkout);
+    let tests = ProcessTests {
+        root: checkout.clone(),
+        sandbox: server.test_sandbox.clone(),
+        enabled: false,
+    };
+    let rc = RoleContext {
+        config: &config,
+        forge: &forge,
+        repo: &repo,
+        tests: &tests,
+        clock: &SystemClock,
+        run: &run,
+        default_branch: sandbox::BRANCH,
+        base: &base,
+    };
+    let ledger = Ledger::default();
+    let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
+    let library = PromptLibrary::load(None)?;
+    let side = ModelSide {
+        llm: llm.as_ref(),
+        route: config.model_routing().route(Role::Planner, Tier::Normal),
+        settings: &config.llm,
+        library: &library,
+        repo: &run.repository,
+    };
+    let started = Instant::now();
+    llm.preflight(&[model.to_string()])
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let out = planner::run(&rc, &side).await;
+    result.seconds = started.elapsed().as_secs_f64();
+    result.add_calls(&ledger.records());
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            // The model's answers could not be read as a plan (or the call failed).
+            result.note = format!("{e:#}");
+            result.planner = Some(PlannerFigures::default());
+            return Ok(());
+        }
+    };
+    result.well_formed = true;
+
+    let proposed: Vec<(String, Vec<u8>)> = out
+        .changes
+        .writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Commit(c) => Some(c.files.iter()),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|f| f.text.clone().map(|t| (f.path.clone(), t.into_bytes())))
+        .collect();
+    let states = &config.tasks.states;
+    let existing = crate::tasks::load_repo_tasks(&checkout, &config.tasks.dir, states);
+    let mut all: Vec<(String, Vec<u8>)> = existing
+        .files
+        .iter()
+        .filter(|p| !proposed.iter().any(|(q, _)| q == *p))
+        .filter_map(|p| std::fs::read(checkout.join(p)).ok().map(|b| (p.clone(), b)))
+        .collect();
+    all.extend(proposed.iter().cloned());
+    let set = crate::tasks::load_from_memory(all, states);
+    let mut problems: Vec<String> = set
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{}: {}", d.path, d.message))
+        .collect();
+    let n = proposed.len();
+    let expect = &case.spec.expect;
+    if let Some(lo) = expect.min_tasks
+        && n < lo
+    {
+        problems.push(format!(
+            "{n} task(s) proposed, fewer than expect.min_tasks {lo}"
+        ));
+    }
+    if let Some(hi) = expect.max_tasks
+        && n > hi
+    {
+        problems.push(format!(
+            "{n} task(s) proposed, more than expect.max_tasks {hi}"
+        ));
+    }
+    if let Some(max) = expect.max_estimate_hours {
+        for t in set
+            .tasks
+            .iter()
+            .filter(|t| proposed.iter().any(|(p, _)| p == t.path()))
+        {
+            let hours = t
+                .meta()
+                .estimate
+                .as_deref()
+                .and_then(crate::tasks::estimate_hours);
+            if let Some(h) = hours.filter(|h| *h > max) {
+                problems.push(format!(
+                    "{}: estimate {h} h is above expect.max_estimate_hours {max}",
+                    t.path()
+                ));
+            }
+        }
+    }
+    result.passed = problems.is_empty() && n > 0;
+    result.note = if result.passed {
+        format!("{n} task(s) proposed; they validate")
+    } else if problems.is_empty() {
+        "no task proposed".into()
+    } else {
+        format!("{n} task(s) proposed; {}", problems.join("; "))
+    };
+    result.planner = Some(PlannerFigures {
+        tasks_proposed: n,
+        problems,
+    });
+    Ok(())
+}
