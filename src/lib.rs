@@ -9,6 +9,7 @@ pub mod actions;
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod event;
 pub mod forge;
 pub mod git;

@@ -21,12 +21,18 @@ pub async fn resolve_token(
     match (app_id, key) {
         (Some(id), Some(key)) => {
             mask(&key);
+            crate::crypto::install();
             let id: u64 = id.trim().parse().map_err(|_| ForgeError::Permission {
                 message: format!("GITHUB_APP_ID must be the App's numeric id, got {id:?}"),
             })?;
             let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).map_err(|e| ForgeError::Permission {
                 message: format!("GITHUB_APP_PRIVATE_KEY is not an RSA private key in PEM form: {e}"),
             })?;
+            if let Some(problem) = crate::crypto::rsa_key_problem(&key) {
+                return Err(ForgeError::Permission {
+                    message: format!("GITHUB_APP_PRIVATE_KEY cannot sign the App's token ({problem}): use the PEM key GitHub generated for the App"),
+                });
+            }
             let app = octocrab::Octocrab::builder()
                 .base_uri(api_url)
                 .and_then(|b| b.app(AppId(id), key).build_with_reqwest(octocrab::ReqwestClientConfig::Default))

@@ -109,6 +109,7 @@ enum Transport {
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Client, ForgeError> {
+        crate::crypto::install();
         let http = reqwest::Client::builder()
             .user_agent(concat!("codex-orchestrator/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)
