@@ -3,8 +3,6 @@
 //! repository). Every token found or minted is handed to `mask` (the runner hides it in the
 //! Actions log) before it is used.
 
-use octocrab::models::AppId;
-
 use crate::forge::{ForgeError, RepoId};
 
 /// Returns the token to use: the GitHub App's installation token when `GITHUB_APP_ID` and
@@ -21,21 +19,24 @@ pub async fn resolve_token(
     match (app_id, key) {
         (Some(id), Some(key)) => {
             mask(&key);
-            crate::crypto::install();
             let id: u64 = id.trim().parse().map_err(|_| ForgeError::Permission {
                 message: format!("GITHUB_APP_ID must be the App's numeric id, got {id:?}"),
             })?;
-            let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).map_err(|e| ForgeError::Permission {
-                message: format!("GITHUB_APP_PRIVATE_KEY is not an RSA private key in PEM form: {e}"),
+            let key = crate::crypto::AppKey::from_pem(&key).map_err(|e| ForgeError::Permission {
+                message: format!("GITHUB_APP_PRIVATE_KEY is {e}"),
             })?;
-            if let Some(problem) = crate::crypto::rsa_key_problem(&key) {
-                return Err(ForgeError::Permission {
-                    message: format!("GITHUB_APP_PRIVATE_KEY cannot sign the App's token ({problem}): use the PEM key GitHub generated for the App"),
-                });
-            }
+            crate::crypto::install();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let jwt = key.jwt(id, now).map_err(|message| ForgeError::Permission { message })?;
+            mask(&jwt);
+            // The JWT authenticates as the App (a Bearer token, which is how octocrab sends it).
             let app = octocrab::Octocrab::builder()
                 .base_uri(api_url)
-                .and_then(|b| b.app(AppId(id), key).build_with_reqwest(octocrab::ReqwestClientConfig::Default))
+                .map(|b| b.personal_token(jwt))
+                .and_then(|b| b.build_with_reqwest(octocrab::ReqwestClientConfig::Default))
                 .map_err(|e| ForgeError::Permission { message: format!("GitHub App client: {e}") })?;
             let installation = app
                 .apps()
@@ -44,12 +45,12 @@ pub async fn resolve_token(
                 .map_err(|e| ForgeError::Permission {
                     message: format!("the GitHub App {id} is not installed on {repo} (or cannot be reached): {e}"),
                 })?;
-            let (_, token) = app
-                .installation_and_token(installation.id)
+            let route = format!("/app/installations/{}/access_tokens", installation.id);
+            let minted: octocrab::models::InstallationToken = app
+                .post(route, None::<&()>)
                 .await
                 .map_err(|e| ForgeError::Permission { message: format!("minting an installation token failed: {e}") })?;
-            use secrecy::ExposeSecret;
-            let token = token.expose_secret().to_string();
+            let token = minted.token;
             mask(&token);
             Ok(token)
         }
