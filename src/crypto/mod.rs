@@ -1,4 +1,4 @@
-//! The process's one cryptography backend: `ring`, for TLS (rustls under reqwest and octocrab)
+//! The process's one cryptography backend: `ring`, for TLS (rustls under reqwest)
 //! and for the GitHub App's JWT. aws-lc-rs (C, ~11 % of the static binary) is not linked; rustls
 //! is told which provider to use here, once, before any client is built.
 
