@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod event;
 pub mod forge;
 pub mod git;
+pub mod glob;
 pub mod host;
 pub mod llm;
 pub mod policy;
