@@ -25,45 +25,45 @@ struct Fake {
     seen: Arc<Mutex<Vec<String>>>,
 }
 
-/// `Err(401)` unless the Bearer token is an RS256 JWT for App 123 signed by the App's key.
-fn check_jwt(fake: &Fake, headers: &HeaderMap) -> Result<(), Response> {
-    let deny = |why: &str| {
-        (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"message": why})),
-        )
-            .into_response()
-    };
+/// Why the request is refused (answered 401), unless its Bearer token is an RS256 JWT for App
+/// 123 signed by the App's key.
+fn check_jwt(fake: &Fake, headers: &HeaderMap) -> Result<(), &'static str> {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let jwt = auth
-        .strip_prefix("Bearer ")
-        .ok_or_else(|| deny("no bearer"))?;
+    let jwt = auth.strip_prefix("Bearer ").ok_or("no bearer")?;
     let parts: Vec<&str> = jwt.split('.').collect();
     if parts.len() != 3 {
-        return Err(deny("not a JWT"));
+        return Err("not a JWT");
     }
-    let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).map_err(|_| deny("not base64url"));
-    let header: Value = serde_json::from_slice(&decode(parts[0])?).map_err(|_| deny("header"))?;
-    let claims: Value = serde_json::from_slice(&decode(parts[1])?).map_err(|_| deny("claims"))?;
+    let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).map_err(|_| "not base64url");
+    let header: Value = serde_json::from_slice(&decode(parts[0])?).map_err(|_| "header")?;
+    let claims: Value = serde_json::from_slice(&decode(parts[1])?).map_err(|_| "claims")?;
     if header["alg"] != "RS256" || claims["iss"] != "123" {
-        return Err(deny("wrong alg or issuer"));
+        return Err("wrong alg or issuer");
     }
     let (iat, exp) = (
         claims["iat"].as_u64().unwrap_or(0),
         claims["exp"].as_u64().unwrap_or(0),
     );
     if exp <= iat || exp - iat > 600 {
-        return Err(deny("GitHub allows at most ten minutes"));
+        return Err("GitHub allows at most ten minutes");
     }
     let message = format!("{}.{}", parts[0], parts[1]);
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, fake.public_key.as_slice())
         .verify(message.as_bytes(), &decode(parts[2])?)
-        .map_err(|_| deny("A JSON web token could not be decoded"))?;
+        .map_err(|_| "A JSON web token could not be decoded")?;
     fake.seen.lock().unwrap().push(jwt.to_string());
     Ok(())
+}
+
+fn deny(why: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"message": why})),
+    )
+        .into_response()
 }
 
 fn account() -> Value {
@@ -84,8 +84,8 @@ async fn installation(
     Path((owner, repo)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_jwt(&fake, &headers) {
-        return r;
+    if let Err(why) = check_jwt(&fake, &headers) {
+        return deny(why);
     }
     if (owner.as_str(), repo.as_str()) != ("octo", "app") {
         return (
@@ -111,8 +111,8 @@ async fn access_token(
     Path(id): Path<u64>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_jwt(&fake, &headers) {
-        return r;
+    if let Err(why) = check_jwt(&fake, &headers) {
+        return deny(why);
     }
     assert_eq!(
         id, 42,
