@@ -24,7 +24,7 @@ fn settings(fake: &FakeGitHub) -> Settings {
 }
 
 thread_local! {
-    // One runtime per test thread: octocrab's client spawns a worker that must outlive each call.
+    // One runtime per test thread: the client's pooled connections belong to it and outlive each call.
     static RT: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 }
 

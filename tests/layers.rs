@@ -9,6 +9,8 @@ use std::path::Path;
 /// Each top-level module's layer, lowest first. A module may name modules of lower rank only.
 const RANKS: &[(&str, u8)] = &[
     ("vocab", 0),
+    ("crypto", 0),
+    ("glob", 0),
     ("git", 1),
     ("llm", 1),
     ("tasks", 1),

@@ -21,6 +21,7 @@ mod forge_github;
 mod forge_local;
 mod git_port;
 mod git_pr_400;
+mod github_app;
 mod integrator_role;
 mod integrity;
 mod layers;

@@ -279,6 +279,7 @@ impl Drop for Binary {
 
 /// An HTTP client for the API.
 pub fn client() -> reqwest::Client {
+    codex_orchestrator::crypto::install();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()

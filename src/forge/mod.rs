@@ -1,5 +1,5 @@
 //! The forge port: everything the roles write to or read from GitHub goes through the `Forge`
-//! trait, so roles never see HTTP and tests swap in a fake. `github/` implements it with octocrab,
+//! trait, so roles never see HTTP and tests swap in a fake. `github/` implements it over reqwest,
 //! `local/` with a bare git repository and JSON records in a directory (no network);
 //! `policy::Guarded` wraps any forge so every write is checked first. Roles see only
 //! [`ForgeRead`]; the publisher alone holds a [`Forge`].

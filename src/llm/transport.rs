@@ -19,6 +19,7 @@ pub(crate) const PROBE_BODY_LIMIT: u64 = 8 * 1024 * 1024;
 pub(crate) const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
 pub(crate) fn build_client(settings: &LlmSettings) -> Result<reqwest::Client, LlmError> {
+    crate::crypto::install();
     reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .user_agent(concat!("codex-orchestrator/", env!("CARGO_PKG_VERSION")))

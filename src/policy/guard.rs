@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use crate::glob::{Glob, GlobError, GlobSet};
 
 use super::PolicyError;
 use super::paths::{Protected, normalise};
@@ -53,13 +53,10 @@ pub struct Guard {
 
 impl Guard {
     /// Rules from the effective configuration and the repository's real default branch.
-    pub fn new(
-        config: &Config,
-        default_branch: &str,
-    ) -> std::result::Result<Guard, globset::Error> {
-        let mut b = GlobSetBuilder::new();
+    pub fn new(config: &Config, default_branch: &str) -> std::result::Result<Guard, GlobError> {
+        let mut b = Vec::new();
         for p in &config.workflow.protected_branches {
-            b.add(Glob::new(p)?);
+            b.push(Glob::new(p)?);
         }
         let team = if config.project.allow_self_edits {
             None
@@ -73,7 +70,7 @@ impl Guard {
         Ok(Guard {
             default_branch: default_branch.to_string(),
             branch_patterns: config.workflow.protected_branches.clone(),
-            branches: b.build()?,
+            branches: GlobSet::new(b),
             paths: Protected::new(&config.project.protected_paths)?,
             team,
             allow_merge: false,

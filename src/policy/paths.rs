@@ -2,7 +2,7 @@
 //! backslashes, NUL, `.git/`, unicode look-alikes of `/` and `.`), and must not match a protected
 //! glob, compared case-insensitively (macOS and Windows checkouts fold case).
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use crate::glob::{Glob, GlobError, GlobSet};
 
 use super::PolicyError;
 
@@ -71,18 +71,18 @@ pub struct Protected {
 }
 
 impl Protected {
-    pub fn new(patterns: &[String]) -> Result<Self, globset::Error> {
-        let mut builder = GlobSetBuilder::new();
+    pub fn new(patterns: &[String]) -> Result<Self, GlobError> {
+        let mut globs = Vec::new();
         for p in patterns {
             let p = p.trim_start_matches("./");
             let lower = p.to_lowercase();
             let base = lower.trim_end_matches('/');
-            builder.add(Glob::new(base)?);
-            builder.add(Glob::new(&format!("{base}/**"))?);
+            globs.push(Glob::new(base)?);
+            globs.push(Glob::new(&format!("{base}/**"))?);
         }
         Ok(Protected {
             patterns: patterns.to_vec(),
-            set: builder.build()?,
+            set: GlobSet::new(globs),
         })
     }
 

@@ -3,8 +3,10 @@
 //! repository). Every token found or minted is handed to `mask` (the runner hides it in the
 //! Actions log) before it is used.
 
-use octocrab::models::AppId;
+use http::Method;
+use serde_json::Value;
 
+use super::client::{Client, Settings, encode};
 use crate::forge::{ForgeError, RepoId};
 
 /// Returns the token to use: the GitHub App's installation token when `GITHUB_APP_ID` and
@@ -24,26 +26,43 @@ pub async fn resolve_token(
             let id: u64 = id.trim().parse().map_err(|_| ForgeError::Permission {
                 message: format!("GITHUB_APP_ID must be the App's numeric id, got {id:?}"),
             })?;
-            let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes()).map_err(|e| ForgeError::Permission {
-                message: format!("GITHUB_APP_PRIVATE_KEY is not an RSA private key in PEM form: {e}"),
+            let key = crate::crypto::AppKey::from_pem(&key).map_err(|e| ForgeError::Permission {
+                message: format!("GITHUB_APP_PRIVATE_KEY is {e}"),
             })?;
-            let app = octocrab::Octocrab::builder()
-                .base_uri(api_url)
-                .and_then(|b| b.app(AppId(id), key).build_with_reqwest(octocrab::ReqwestClientConfig::Default))
-                .map_err(|e| ForgeError::Permission { message: format!("GitHub App client: {e}") })?;
-            let installation = app
-                .apps()
-                .get_repository_installation(&repo.owner, &repo.name)
-                .await
-                .map_err(|e| ForgeError::Permission {
-                    message: format!("the GitHub App {id} is not installed on {repo} (or cannot be reached): {e}"),
-                })?;
-            let (_, token) = app
-                .installation_and_token(installation.id)
-                .await
-                .map_err(|e| ForgeError::Permission { message: format!("minting an installation token failed: {e}") })?;
-            use secrecy::ExposeSecret;
-            let token = token.expose_secret().to_string();
+            crate::crypto::install();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let jwt = key.jwt(id, now).map_err(|message| ForgeError::Permission { message })?;
+            mask(&jwt);
+            // The JWT authenticates as the App (a Bearer token) for these two calls only.
+            let app = Client::new(Settings::new(api_url, &jwt))?;
+            let path = format!("/repos/{}/{}/installation", encode(&repo.owner, false), encode(&repo.name, false));
+            let installation: Value = app.get(&path).await.map_err(|e| ForgeError::Permission {
+                message: format!("the GitHub App {id} is not installed on {repo} (or cannot be reached): {e}"),
+            })?;
+            let installation = installation["id"].as_u64().ok_or_else(|| ForgeError::Decode {
+                what: path.clone(),
+                message: "the installation has no numeric `id`".into(),
+            })?;
+            let path = format!("/app/installations/{installation}/access_tokens");
+            let minted = app.send(Method::POST, &path, None, None).await;
+            let token = match minted {
+                Ok(a) if a.ok() => a.json::<Value>(&path)?["token"].as_str().map(str::to_string),
+                Ok(a) => {
+                    return Err(ForgeError::Permission {
+                        message: format!("minting an installation token failed: {}", app.error(&Method::POST, &path, &a)),
+                    });
+                }
+                Err(e) => {
+                    return Err(ForgeError::Permission { message: format!("minting an installation token failed: {e}") });
+                }
+            };
+            let token = token.ok_or_else(|| ForgeError::Decode {
+                what: path,
+                message: "the answer has no `token`".into(),
+            })?;
             mask(&token);
             Ok(token)
         }

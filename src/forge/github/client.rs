@@ -1,5 +1,5 @@
-//! The HTTP layer under the GitHub forge: octocrab (auth, base URL, headers) on our reqwest
-//! client, plus GitHub's rules for being a good citizen: wait out rate limits when cheap, back off
+//! The HTTP layer under the GitHub forge: our reqwest client (auth, base URL, GitHub's headers),
+//! plus GitHub's rules for being a good citizen: wait out rate limits when cheap, back off
 //! on secondary limits, retry reads on 5xx, never blindly retry a write, send writes one at a
 //! time, revalidate polled reads with ETags, and say which setting to change on a 403.
 
@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{HeaderMap, Method};
-use http_body_util::BodyExt;
-use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::forge::ForgeError;
+
+/// The REST API version every request names (GitHub's current stable one).
+const API_VERSION: &str = "2022-11-28";
 
 /// How patient the client is.
 #[derive(Debug, Clone)]
@@ -96,7 +97,7 @@ impl Answer {
 }
 
 pub struct Client {
-    crab: Octocrab,
+    http: reqwest::Client,
     settings: Settings,
     etags: Mutex<HashMap<String, (String, Vec<u8>)>>,
     writes: tokio::sync::Mutex<()>,
@@ -118,25 +119,21 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Client, ForgeError> {
+        crate::crypto::install();
         let http = reqwest::Client::builder()
             .user_agent(concat!("codex-orchestrator/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .build()
             .map_err(|e| unreachable(&settings.api_url, &e))?;
-        let crab = Octocrab::builder()
-            .base_uri(settings.api_url.as_str())
-            .map_err(|e| ForgeError::Unreachable {
+        if let Err(e) = reqwest::Url::parse(&settings.api_url) {
+            return Err(ForgeError::Unreachable {
                 url: settings.api_url.clone(),
                 message: format!("not a usable API URL: {e}"),
-            })?
-            .personal_token(settings.token.clone())
-            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-            .add_header(http::header::ACCEPT, "application/vnd.github+json".into())
-            .build_with_reqwest(http)
-            .map_err(|e| unreachable(&settings.api_url, &e))?;
+            });
+        }
         Ok(Client {
-            crab,
+            http,
             settings,
             etags: Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
@@ -157,33 +154,45 @@ impl Client {
         headers: &HeaderMap,
     ) -> Result<Answer, Transport> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut builder = http::Request::builder().method(method.clone()).uri(path);
-        for (k, v) in headers {
-            builder = builder.header(k, v);
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.settings.api_url)
+        };
+        let mut token = http::HeaderValue::try_from(format!("Bearer {}", self.settings.token))
+            .map_err(|_| {
+                Transport::Connect("the GitHub token holds characters a header cannot carry".into())
+            })?;
+        token.set_sensitive(true);
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header(http::header::AUTHORIZATION, token)
+            .header("x-github-api-version", API_VERSION)
+            .headers(headers.clone());
+        if !headers.contains_key(http::header::ACCEPT) {
+            request = request.header(http::header::ACCEPT, "application/vnd.github+json");
         }
-        let request = self
-            .crab
-            .build_request(builder, body)
-            .map_err(|e| Transport::Connect(e.to_string()))?;
-        let response = self
-            .crab
-            .execute(request)
-            .await
-            .map_err(classify_transport)?;
+        request = match body {
+            Some(b) => request.json(b),
+            None => request.header(http::header::CONTENT_LENGTH, "0"),
+        };
+        let response = request.send().await.map_err(classify_transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = http_body_util::Limited::new(response.into_body(), self.settings.max_body_bytes)
-            .collect()
+        // Read chunk by chunk so an answer above the limit is refused, not buffered whole.
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    Transport::TooLarge
-                } else {
-                    Transport::Lost(e.to_string())
-                }
-            })?
-            .to_bytes()
-            .to_vec();
+            .map_err(|e| Transport::Lost(e.to_string()))?
+        {
+            if body.len() + chunk.len() > self.settings.max_body_bytes {
+                return Err(Transport::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Answer {
             status,
             headers,
@@ -195,7 +204,7 @@ impl Client {
     /// that got no clear answer is `Ambiguous`, for the caller to look before retrying.
     /// GitHub's GraphQL endpoint for this API (`https://api.github.com/graphql`). `None` on GitHub
     /// Enterprise Server (`…/api/v3`), whose `/api/graphql` lies outside the REST base path
-    /// octocrab prepends to every request.
+    /// the client prepends to every request.
     pub fn graphql_path(&self) -> Option<&'static str> {
         (!self
             .settings
@@ -473,18 +482,12 @@ impl Client {
     }
 }
 
-fn classify_transport(e: octocrab::Error) -> Transport {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = source {
-        if let Some(r) = err.downcast_ref::<reqwest::Error>() {
-            if r.is_connect() {
-                return Transport::Connect(r.to_string());
-            }
-            if r.is_timeout() {
-                return Transport::Lost(format!("timed out ({r})"));
-            }
-        }
-        source = err.source();
+fn classify_transport(e: reqwest::Error) -> Transport {
+    if e.is_connect() || e.is_builder() {
+        return Transport::Connect(e.to_string());
+    }
+    if e.is_timeout() {
+        return Transport::Lost(format!("timed out ({e})"));
     }
     Transport::Lost(e.to_string())
 }

@@ -1,8 +1,8 @@
-//! The GitHub forge: the `Forge` trait over GitHub's REST API (octocrab underneath, see
+//! The GitHub forge: the `Forge` trait over GitHub's REST API (reqwest underneath, see
 //! `client`). Every create handles GitHub's answers for "it already exists", and a create that got
 //! no clear answer is followed by a lookup before any retry, so re-runs never duplicate.
 
-pub(crate) mod auth;
+pub mod auth;
 pub mod client;
 pub(crate) mod poll;
 mod wire;
@@ -582,7 +582,7 @@ impl Forge for GitHub {
     }
 
     async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
-        // Raw JSON: octocrab's review builder cannot carry inline comments.
+        // Raw JSON, as everywhere here: the review carries inline comments.
         let path = self.path(&format!("/pulls/{number}/reviews"));
         let comments: Vec<Value> = review
             .comments

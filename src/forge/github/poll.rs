@@ -75,6 +75,7 @@ pub struct Poller {
 
 impl Poller {
     pub fn new(api_url: &str, timeout: Duration) -> Result<Poller, ForgeError> {
+        crate::crypto::install();
         let http = reqwest::Client::builder()
             .user_agent(concat!("codex-orchestrator/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
