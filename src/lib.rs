@@ -20,7 +20,6 @@ pub(crate) mod eval;
 pub mod event;
 pub mod forge;
 pub mod git;
-pub mod glob;
 pub mod host;
 pub mod llm;
 pub mod policy;

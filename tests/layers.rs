@@ -10,7 +10,6 @@ use std::path::Path;
 const RANKS: &[(&str, u8)] = &[
     ("vocab", 0),
     ("crypto", 0),
-    ("glob", 0),
     ("git", 1),
     ("llm", 1),
     ("tasks", 1),

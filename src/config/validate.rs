@@ -1,7 +1,7 @@
 //! Checks on the effective configuration that types alone cannot express (ranges, globs, branch
 //! names, required task states). Each problem names the key and where its value came from.
 
-use crate::glob::Glob;
+use globset::Glob;
 
 use super::layer::Origin;
 use super::load::{ConfigError, Problem};

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::glob::{Glob, GlobError, GlobSet};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::PolicyError;
 use super::paths::{Protected, normalise};
@@ -53,10 +53,13 @@ pub struct Guard {
 
 impl Guard {
     /// Rules from the effective configuration and the repository's real default branch.
-    pub fn new(config: &Config, default_branch: &str) -> std::result::Result<Guard, GlobError> {
-        let mut b = Vec::new();
+    pub fn new(
+        config: &Config,
+        default_branch: &str,
+    ) -> std::result::Result<Guard, globset::Error> {
+        let mut b = GlobSetBuilder::new();
         for p in &config.workflow.protected_branches {
-            b.push(Glob::new(p)?);
+            b.add(Glob::new(p)?);
         }
         let team = if config.project.allow_self_edits {
             None
@@ -70,7 +73,7 @@ impl Guard {
         Ok(Guard {
             default_branch: default_branch.to_string(),
             branch_patterns: config.workflow.protected_branches.clone(),
-            branches: GlobSet::new(b),
+            branches: b.build()?,
             paths: Protected::new(&config.project.protected_paths)?,
             team,
             allow_merge: false,

@@ -2,7 +2,7 @@
 //! backslashes, NUL, `.git/`, unicode look-alikes of `/` and `.`), and must not match a protected
 //! glob, compared case-insensitively (macOS and Windows checkouts fold case).
 
-use crate::glob::{Glob, GlobError, GlobSet};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::PolicyError;
 
@@ -71,18 +71,18 @@ pub struct Protected {
 }
 
 impl Protected {
-    pub fn new(patterns: &[String]) -> Result<Self, GlobError> {
-        let mut globs = Vec::new();
+    pub fn new(patterns: &[String]) -> Result<Self, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
         for p in patterns {
             let p = p.trim_start_matches("./");
             let lower = p.to_lowercase();
             let base = lower.trim_end_matches('/');
-            globs.push(Glob::new(base)?);
-            globs.push(Glob::new(&format!("{base}/**"))?);
+            builder.add(Glob::new(base)?);
+            builder.add(Glob::new(&format!("{base}/**"))?);
         }
         Ok(Protected {
             patterns: patterns.to_vec(),
-            set: GlobSet::new(globs),
+            set: builder.build()?,
         })
     }
 
