@@ -13,9 +13,7 @@ use super::measure::{CaseResult, DeveloperFigures};
 use super::sandbox::{self, Sandbox};
 use crate::changes::Write;
 use crate::forge::ForgeRead;
-use crate::host::{DiskRepo, ProcessTests, SystemClock};
 use crate::llm::{Ledger, PromptLibrary, Tier};
-use crate::roles::context::{RoleContext, RunInfo};
 use crate::roles::developer::{self, DevModel, Pick};
 use crate::vocab::Role;
 
@@ -61,30 +59,8 @@ pub async fn run(
         .branch(sandbox::BRANCH)
         .await?
         .context("the case's forge has no main branch")?;
-    let run = RunInfo {
-        run_id: format!("eval-{}", std::process::id()),
-        repository: case.name.clone(),
-        login: None,
-        in_actions: false,
-        on_pull_request: false,
-        secrets: server.secrets.clone(),
-    };
-    let repo = DiskRepo::new(&checkout);
-    let tests = ProcessTests {
-        root: checkout.clone(),
-        sandbox: server.test_sandbox.clone(),
-        enabled: true,
-    };
-    let rc = RoleContext {
-        config: &config,
-        forge: &forge,
-        repo: &repo,
-        tests: &tests,
-        clock: &SystemClock,
-        run: &run,
-        default_branch: sandbox::BRANCH,
-        base: &base,
-    };
+    let host = sandbox::Host::new(case, server, &checkout, None, false, true);
+    let rc = host.context(&config, &forge, &base);
     let ledger = Ledger::default();
     let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
     let library = PromptLibrary::load(None)?;

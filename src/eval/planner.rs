@@ -11,9 +11,7 @@ use super::measure::{CaseResult, PlannerFigures};
 use super::sandbox::{self, Sandbox};
 use crate::changes::Write;
 use crate::forge::ForgeRead;
-use crate::host::{DiskRepo, ProcessTests, SystemClock};
 use crate::llm::{Ledger, PromptLibrary, Tier};
-use crate::roles::context::{RoleContext, RunInfo};
 use crate::roles::planner::{self, ModelSide};
 use crate::vocab::Role;
 
@@ -31,30 +29,15 @@ pub async fn run(
         .branch(sandbox::BRANCH)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the case's forge has no main branch"))?;
-    let run = RunInfo {
-        run_id: format!("eval-{}", std::process::id()),
-        repository: case.name.clone(),
-        login: forge.identity().await.ok().flatten(),
-        in_actions: false,
-        on_pull_request: false,
-        secrets: server.secrets.clone(),
-    };
-    let repo = DiskRepo::new(&checkout);
-    let tests = ProcessTests {
-        root: checkout.clone(),
-        sandbox: server.test_sandbox.clone(),
-        enabled: false,
-    };
-    let rc = RoleContext {
-        config: &config,
-        forge: &forge,
-        repo: &repo,
-        tests: &tests,
-        clock: &SystemClock,
-        run: &run,
-        default_branch: sandbox::BRANCH,
-        base: &base,
-    };
+    let host = sandbox::Host::new(
+        case,
+        server,
+        &checkout,
+        forge.identity().await.ok().flatten(),
+        false,
+        false,
+    );
+    let rc = host.context(&config, &forge, &base);
     let ledger = Ledger::default();
     let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
     let library = PromptLibrary::load(None)?;
@@ -63,7 +46,7 @@ pub async fn run(
         route: config.model_routing().route(Role::Planner, Tier::Normal),
         settings: &config.llm,
         library: &library,
-        repo: &run.repository,
+        repo: &host.run.repository,
     };
     let started = Instant::now();
     llm.preflight(&[model.to_string()])

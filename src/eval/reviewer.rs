@@ -14,9 +14,7 @@ use super::cases::{Case, OneOrMany};
 use super::measure::{CaseResult, ReviewerFigures};
 use super::sandbox::{self, Sandbox};
 use crate::forge::ForgeRead;
-use crate::host::{DiskRepo, ProcessTests, SystemClock};
 use crate::llm::{Ledger, PromptLibrary, Tier};
-use crate::roles::context::{RoleContext, RunInfo};
 use crate::roles::reviewer::{self, ModelSide, run::PrInfo};
 use crate::vocab::Role;
 
@@ -50,30 +48,15 @@ pub async fn run(
     let config = sandbox::config(&checkout, &server.llm, Role::Reviewer, model)?;
     let number = sandbox::open_pull_request(&forge, case, &config).await?;
     let pr = forge.pull_request(number).await?;
-    let run = RunInfo {
-        run_id: format!("eval-{}", std::process::id()),
-        repository: case.name.clone(),
-        login: forge.identity().await.ok().flatten(),
-        in_actions: false,
-        on_pull_request: true,
-        secrets: server.secrets.clone(),
-    };
-    let repo = DiskRepo::new(&checkout);
-    let tests = ProcessTests {
-        root: checkout.clone(),
-        sandbox: server.test_sandbox.clone(),
-        enabled: false,
-    };
-    let rc = RoleContext {
-        config: &config,
-        forge: &forge,
-        repo: &repo,
-        tests: &tests,
-        clock: &SystemClock,
-        run: &run,
-        default_branch: sandbox::BRANCH,
-        base: &pr.base_sha,
-    };
+    let host = sandbox::Host::new(
+        case,
+        server,
+        &checkout,
+        forge.identity().await.ok().flatten(),
+        true,
+        false,
+    );
+    let rc = host.context(&config, &forge, &pr.base_sha);
     let ledger = Ledger::default();
     let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
     let library = PromptLibrary::load(None)?;

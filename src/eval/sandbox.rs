@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::Server;
 use super::cases::{Case, Files};
 use crate::config::{CliOverrides, Config};
 use crate::forge::local::LocalForge;
 use crate::forge::{FileChange, Forge, ForgeRead, NewCommit, NewPullRequest};
+use crate::host::{DiskRepo, ProcessTests, SystemClock};
 use crate::llm::LlmSettings;
+use crate::roles::context::{RoleContext, RunInfo};
 use crate::tasks::{TaskId, TaskMeta};
 use crate::vocab::Role;
 
@@ -234,4 +237,60 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a role run in a case's forge gets besides the forge and the configuration: the run's
+/// identity, the case's checkout as the repository, and a test runner over it.
+pub struct Host {
+    pub run: RunInfo,
+    pub repo: DiskRepo,
+    pub tests: ProcessTests,
+}
+
+impl Host {
+    /// `login` is the identity the role acts as; `tests` whether the role may run the tests.
+    pub fn new(
+        case: &Case,
+        server: &Server,
+        checkout: &Path,
+        login: Option<String>,
+        on_pull_request: bool,
+        tests: bool,
+    ) -> Host {
+        Host {
+            run: RunInfo {
+                run_id: format!("eval-{}", std::process::id()),
+                repository: case.name.clone(),
+                login,
+                in_actions: false,
+                on_pull_request,
+                secrets: server.secrets.clone(),
+            },
+            repo: DiskRepo::new(checkout),
+            tests: ProcessTests {
+                root: checkout.to_path_buf(),
+                sandbox: server.test_sandbox.clone(),
+                enabled: tests,
+            },
+        }
+    }
+
+    /// The role context over the case's forge, computed from `base`.
+    pub fn context<'a, F: ForgeRead>(
+        &'a self,
+        config: &'a Config,
+        forge: &'a F,
+        base: &'a str,
+    ) -> RoleContext<'a, F> {
+        RoleContext {
+            config,
+            forge,
+            repo: &self.repo,
+            tests: &self.tests,
+            clock: &SystemClock,
+            run: &self.run,
+            default_branch: BRANCH,
+            base,
+        }
+    }
 }
