@@ -7,6 +7,7 @@ use super::Failure;
 use super::args::RunArgs;
 use super::context::Context;
 use super::execute::{Executed, execute};
+use crate::actions::escape::table_cell as cell;
 use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
@@ -249,31 +250,4 @@ fn outputs(ctx: &Context, report: &Report, report_path: &str) -> std::io::Result
         row("Error", e);
     }
     runner.append_summary(&md)
-}
-
-/// Makes text safe inside a Markdown table cell: no pipes, no HTML, one line.
-fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '`' => out.push('\''),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cell;
-
-    #[test]
-    fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\n<img src=x>`c`"), "a\\|b &lt;img src=x&gt;'c'");
-    }
 }

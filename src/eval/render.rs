@@ -5,6 +5,7 @@
 
 use super::Report;
 use super::measure::Summary;
+use crate::actions::escape::table_cell as cell;
 
 /// The table per model × role, then the recommendations (plain text).
 pub fn table(report: &Report) -> String {
@@ -92,23 +93,6 @@ fn recommendations(report: &Report) -> String {
     );
     for note in &report.recommendation_notes {
         out.push_str(&format!("  {note}\n"));
-    }
-    out
-}
-
-/// Text safe in a Markdown table cell.
-fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '`' => out.push('\''),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
     }
     out
 }
