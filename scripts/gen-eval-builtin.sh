@@ -5,12 +5,14 @@ set -eu
 cd "$(dirname "$0")/.."
 out=src/eval/builtin.rs
 {
-  echo '//! The built-in eval cases, embedded in the binary from `examples/eval-cases/` (regenerate'
-  echo '//! with `scripts/gen-eval-builtin.sh`; a test checks this table matches the folder), so'
-  echo '//! `eval` needs nothing on disk.'
-  echo ''
-  echo '/// Every file of the built-in cases: path relative to `examples/eval-cases/`, contents.'
-  echo 'pub const FILES: &[(&str, &str)] = &['
+  cat <<'HEADER'
+//! The built-in eval cases, embedded in the binary from `examples/eval-cases/` (regenerate
+//! with `scripts/gen-eval-builtin.sh`; a test checks this table matches the folder), so
+//! `eval` needs nothing on disk.
+
+/// Every file of the built-in cases: path relative to `examples/eval-cases/`, contents.
+pub const FILES: &[(&str, &str)] = &[
+HEADER
   (cd examples/eval-cases && find . -type f | sed 's|^\./||' | grep -v '/solution/' | LC_ALL=C sort) | while read -r f; do
     echo "    ("
     echo "        \"$f\","
