@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use support::fake_github::{FakeGitHub, FaultKind, TokenInfo};
 use support::fake_ollama::{ChatReply, FakeOllama};
+use support::sample_loop::{self, MODEL, farewell_reply, mask_ids, plan_reply, sample_files};
 use support::workflows::{Workflow, condition, interpolate};
 
 const ACTIONS_BOT: &str = "github-actions[bot]";
 const TEAM_BOT: &str = "codex-team[bot]";
-const MODEL: &str = "qwen3-coder:latest";
 
 /// The example workflows and the names the README installs them under.
 const INSTALLED: &[(&str, &str)] = &[
@@ -49,53 +49,6 @@ const INSTALLED: &[(&str, &str)] = &[
     ),
 ];
 
-/// The sample repository (what `demo` uses), read from `examples/sample-python-app/`.
-fn sample_files() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-python-app");
-    let mut out = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(&root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                let mut text = std::fs::read_to_string(&p).unwrap();
-                if rel == ".llm-team.yml" {
-                    // The runner has no pytest: the sample's pytest-style tests run through a
-                    // tiny runner instead (the only change to the sample).
-                    text = text.replace(
-                        "checks:\n",
-                        "checks:\n  test_command: \"python3 -c 'import glob, importlib, sys; sys.path.insert(0, \\\".\\\"); [getattr(m, n)() for m in [importlib.import_module(p[:-3].replace(\\\"/\\\", \\\".\\\")) for p in sorted(glob.glob(\\\"tests/test_*.py\\\"))] for n in dir(m) if n.startswith(\\\"test_\\\")]'\"\n",
-                    );
-                    assert!(text.contains("test_command"), "{text}");
-                }
-                out.push((rel, text));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The planner's scripted answer: one task from the PRD.
-fn plan_reply() -> String {
-    json!({"tasks": [{"title": "Add a farewell function", "type": "feature", "priority": "P1",
-        "depends_on": [], "acceptance": ["farewell(name) returns 'Goodbye, <name>!'", "a test covers farewell"],
-        "files": ["src/app.py"], "estimate": "1h"}]})
-    .to_string()
-}
-
-/// The developer's scripted answer for the planned task.
-fn farewell_reply() -> String {
-    "Here is the change.\n\nsrc/app.py\n```python\n<<<<<<< SEARCH\n    return f\"Hello, {name.strip() or 'world'}!\"\n=======\n    return f\"Hello, {name.strip() or 'world'}!\"\n\n\ndef farewell(name: str = \"\") -> str:\n    \"\"\"Return a farewell for `name`.\"\"\"\n    return f\"Goodbye, {name.strip() or 'world'}!\"\n>>>>>>> REPLACE\n```\n\ntests/test_app.py\n```python\n<<<<<<< SEARCH\nfrom src.app import greet\n=======\nfrom src.app import farewell, greet\n\n\ndef test_farewell():\n    assert farewell(\"Ada\") == \"Goodbye, Ada!\"\n>>>>>>> REPLACE\n```\n".to_string()
-}
-
 /// One workflow run waiting for a runner.
 #[derive(Clone, Debug)]
 struct RunRequest {
@@ -112,8 +65,8 @@ struct Failed {
     job: usize,
 }
 
-struct World {
-    github: FakeGitHub,
+pub(crate) struct World {
+    pub(crate) github: FakeGitHub,
     ollama: FakeOllama,
     _rt: tokio::runtime::Runtime,
     workflows: Vec<Workflow>,
@@ -145,13 +98,6 @@ impl World {
         let team_token = format!("ghp_team{}team0000000000000000", tag());
         github.with(|s| {
             s.strict_tokens = true;
-            s.git_ids = true;
-            // The repository starts as the sample alone (the fake's own first commit predates
-            // git ids).
-            s.refs.clear();
-            s.commits.clear();
-            s.trees.clear();
-            s.blobs.clear();
             s.tokens.insert(
                 team_token.clone(),
                 TokenInfo {
@@ -160,19 +106,11 @@ impl World {
                     installation: true,
                 },
             );
-            let files = sample_files();
-            let mut all: Vec<(&str, &str)> = files
+            let workflows: Vec<(String, String)> = installed
                 .iter()
-                .map(|(p, c)| (p.as_str(), c.as_str()))
+                .map(|(f, t)| (format!(".github/workflows/{f}"), t.to_string()))
                 .collect();
-            let paths: Vec<String> = installed
-                .iter()
-                .map(|(f, _)| format!(".github/workflows/{f}"))
-                .collect();
-            for ((_, text), path) in installed.iter().zip(&paths) {
-                all.push((path.as_str(), text));
-            }
-            s.commit_files("main", &all, "Initial commit: sample-python-app");
+            sample_loop::seed_sample(s, &workflows);
         });
         let (rt, ollama) = FakeOllama::serve(support::fake_ollama::default_models());
         World {
@@ -194,7 +132,7 @@ impl World {
     }
 
     fn repository(&self) -> Value {
-        json!({"full_name": "octo/app", "name": "app", "owner": {"login": "octo"}, "default_branch": "main"})
+        sample_loop::repository()
     }
 
     /// Queues every workflow `event` starts.
@@ -212,16 +150,7 @@ impl World {
     }
 
     fn pull_payload(&self, action: &str, number: u64, sender: &str) -> Value {
-        let pr = self.github.with(|s| {
-            let p = s.pulls.iter().find(|p| p.number == number).unwrap().clone();
-            let mut v = s.pull_json(&p);
-            if !p.open && p.merged {
-                // The head sha GitHub reports for a merged PR is the head at the merge.
-                v["head"]["sha"] = json!(s.refs.get(&p.head).cloned().unwrap_or_default());
-            }
-            v
-        });
-        json!({"action": action, "number": number, "pull_request": pr, "sender": {"login": sender}})
+        sample_loop::pull_event(&self.github, action, number, sender)
     }
 
     /// Runs queued workflows until none is left.
@@ -504,50 +433,7 @@ impl World {
             )
         });
         support::git(dir, &["init", "-q", "-b", "checkout"]);
-        let staging = dir.with_file_name("objects");
-        let mut seen = std::collections::HashSet::new();
-        for kind in ["blob", "tree", "commit"] {
-            let _ = std::fs::remove_dir_all(&staging);
-            std::fs::create_dir_all(&staging).unwrap();
-            let mut paths = Vec::new();
-            let mut ids = Vec::new();
-            for (k, id, bytes) in &objects {
-                if *k == kind && seen.insert(id.clone()) {
-                    let p = staging.join(id);
-                    std::fs::write(&p, bytes).unwrap();
-                    paths.push(p.display().to_string());
-                    ids.push(id.clone());
-                }
-            }
-            let mut c = std::process::Command::new("git");
-            c.args([
-                "hash-object",
-                "-w",
-                "-t",
-                kind,
-                "--literally",
-                "--stdin-paths",
-            ])
-            .current_dir(dir)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped());
-            let mut child = c.spawn().unwrap();
-            {
-                use std::io::Write;
-                let mut stdin = child.stdin.take().unwrap();
-                stdin
-                    .write_all((paths.join("\n") + "\n").as_bytes())
-                    .unwrap();
-            }
-            let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "git hash-object {kind}");
-            let written: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(String::from)
-                .collect();
-            assert_eq!(written, ids, "the fake's {kind} ids are git's");
-        }
-        let _ = std::fs::remove_dir_all(&staging);
+        sample_loop::import_objects(dir, &objects, &mut std::collections::HashSet::new());
         support::git(dir, &["update-ref", "refs/heads/checkout", &sha]);
         support::git(dir, &["checkout", "-q", "-f", "checkout"]);
     }
@@ -772,21 +658,7 @@ impl World {
             reviews.sort_by_key(|v| v.to_string());
             // Ids depend on who minted first (a failed seed lets the planner take T-0001):
             // tasks are compared by title, pull requests with their ids masked.
-            let mut tasks: Vec<Value> = s
-                .files_at(&s.refs["main"])
-                .keys()
-                .filter(|p| p.starts_with("tasks/T-"))
-                .filter_map(|p| s.file("main", p))
-                .map(|t| {
-                    let field = |k: &str| {
-                        t.lines()
-                            .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
-                            .unwrap_or_default()
-                    };
-                    json!([field("title: "), field("status: ")])
-                })
-                .collect();
-            tasks.sort_by_key(|v| v.to_string());
+            let tasks = sample_loop::tasks(s);
             let masked =
                 mask_ids(&json!({"pulls": pulls, "comments": comments, "reviews": reviews}));
             let mut out: Value = serde_json::from_str(&masked).unwrap();
@@ -802,31 +674,11 @@ impl World {
     }
 }
 
-/// `T-0001`-style ids as `T-n`.
-fn mask_ids(v: &Value) -> String {
-    let text = v.to_string();
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("T-") {
-        out.push_str(&rest[..i]);
-        let digits = rest[i + 2..].bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 4 {
-            out.push_str("T-n");
-            rest = &rest[i + 6..];
-        } else {
-            out.push_str("T-");
-            rest = &rest[i + 2..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn python() -> bool {
+pub(crate) fn python() -> bool {
     crate::developer_model::python()
 }
 
-fn clean_loop() -> World {
+pub(crate) fn clean_loop() -> World {
     let mut w = World::new();
     w.run_loop();
     assert!(

@@ -38,6 +38,7 @@ mod safe_outputs;
 mod serve_api;
 mod serve_e2e;
 mod serve_harness;
+mod serve_loop;
 mod serve_poll;
 mod serve_queue;
 mod serve_webhook;

@@ -131,6 +131,8 @@ impl Workbench {
             ("CODEX_RETRY_BACKOFF", "50ms"),
             ("CODEX_JOB_LEASE", "10s"),
             ("CODEX_SHUTDOWN_GRACE", "3s"),
+            // No taskmaster of its own: these tests count the jobs they cause.
+            ("CODEX_TASKMASTER_INTERVAL", "off"),
             ("SERVER_ONLY_CANARY", "canary-value-must-not-reach-jobs"),
         ] {
             env.insert(k.to_string(), v.to_string());

@@ -7,6 +7,12 @@ use crate::forge::ForgeRead;
 use crate::roles::context::RoleContext;
 use crate::tasks::{Task, naming};
 
+/// The `workflow.developer_workflow` serve mode sets: no workflow at all, but the server's own
+/// queue. Serve takes these dispatches out of the change set before publishing and queues a
+/// developer job for the task instead; it also knows (better than GitHub's run list) whether a
+/// developer job is queued or running, so the Actions run check is skipped for it.
+pub const SERVE_QUEUE: &str = "codex-serve-queue";
+
 /// The dispatch for `task`, or why there is none (one line for the summary).
 pub async fn developer_dispatch<F: ForgeRead>(
     ctx: &RoleContext<'_, F>,
@@ -30,7 +36,8 @@ pub async fn developer_dispatch<F: ForgeRead>(
     }
     // Our own run (GitHub's run id, `gh-<id>` in the run's id) is no other developer.
     let own = ctx.run.run_id.strip_prefix("gh-").unwrap_or_default();
-    if let Some(n) = ctx.forge.active_runs(&workflow, own).await?
+    if workflow != SERVE_QUEUE
+        && let Some(n) = ctx.forge.active_runs(&workflow, own).await?
         && n > 0
     {
         return Ok(Err(format!(

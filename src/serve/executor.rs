@@ -127,6 +127,11 @@ async fn run_inner(
     let mut env = base_env(app, job, &repo, &checkout.default_branch, &files);
     env.push(("CODEX_REPORT".into(), path_text(&files.report)));
     env.push(("GH_TOKEN".into(), read.expose().to_string()));
+    // The hand-off to the developer is a job in this server's queue, not a workflow run.
+    env.push((
+        "CODEX_DEVELOPER_WORKFLOW".into(),
+        super::handoff::SERVE_QUEUE.into(),
+    ));
     if let Some(url) = repo
         .settings
         .ollama_base_url
@@ -260,6 +265,9 @@ async fn run_inner(
         });
     }
 
+    // Dispatches of the developer "workflow" become developer jobs once the rest is published.
+    let handoffs = super::handoff::take_out(&files.changes).map_err(|e| retry(app, job, e))?;
+
     // The publish phase: the write credential, no repository code, no model.
     let write = app
         .credentials
@@ -333,8 +341,12 @@ async fn run_inner(
     let result: Value = serde_json::from_str(&stdout).unwrap_or(Value::String(stdout));
     done_review(app, job);
     cleanup(&files);
+    let mut result = serde_json::json!({"published": true, "publish": result});
+    if !handoffs.is_empty() {
+        result["handoffs"] = super::handoff::enqueue(app, job, &handoffs);
+    }
     Ok(Finish::Done {
-        result: Some(serde_json::json!({"published": true, "publish": result})),
+        result: Some(result),
     })
 }
 

@@ -7,10 +7,12 @@ pub(crate) mod api;
 pub(crate) mod credentials;
 pub(crate) mod error;
 pub(crate) mod executor;
+pub(crate) mod handoff;
 pub(crate) mod metrics;
 pub(crate) mod poller;
 pub(crate) mod queue;
 pub(crate) mod scan;
+pub(crate) mod schedule;
 pub(crate) mod settings;
 pub mod signature;
 pub(crate) mod store;
@@ -148,6 +150,7 @@ pub async fn serve(
     }
     let reaper = tokio::spawn(queue::reaper(app.clone(), instance, phase_rx.clone()));
     let poller = tokio::spawn(poller::run(app.clone(), phase_rx.clone()));
+    let schedule = tokio::spawn(schedule::run(app.clone(), phase_rx.clone()));
 
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
@@ -173,6 +176,7 @@ pub async fn serve(
     }
     reaper.abort();
     poller.abort();
+    schedule.abort();
     Ok(())
 }
 

@@ -38,6 +38,10 @@ pub struct Settings {
     pub min_remaining_budget: u64,
     /// `CODEX_RECONCILE_INTERVAL` [1h]: a poll cycle even with polling off (missed webhooks).
     pub reconcile_interval: Duration,
+    /// `CODEX_TASKMASTER_INTERVAL` [1h]: how often each repository's Taskmaster runs (the
+    /// Actions example's hourly `schedule`); the first run is due at registration. `0` or `off`:
+    /// never on its own.
+    pub taskmaster_interval: Option<Duration>,
     /// `CODEX_SERVE_WORKERS` [2]: jobs running at once, over all repositories.
     pub workers: usize,
     /// `CODEX_SERVE_EXE` [this binary]: the program a job runs.
@@ -178,6 +182,14 @@ impl Settings {
                 "CODEX_JOB_LEASE must be at least 300ms".into(),
             ));
         }
+        let taskmaster_interval = match get("CODEX_TASKMASTER_INTERVAL").as_deref() {
+            Some("off") => None,
+            _ => Some(duration(
+                "CODEX_TASKMASTER_INTERVAL",
+                Duration::from_secs(3600),
+            )?)
+            .filter(|d| !d.is_zero()),
+        };
         Ok(Settings {
             listen,
             db,
@@ -200,6 +212,7 @@ impl Settings {
             poll_idle: duration("POLL_INTERVAL_IDLE", Duration::from_secs(300))?,
             min_remaining_budget: number("MIN_REMAINING_BUDGET", 500)?,
             reconcile_interval: duration("CODEX_RECONCILE_INTERVAL", Duration::from_secs(3600))?,
+            taskmaster_interval,
             workers: workers as usize,
             exe,
             lease,
@@ -296,6 +309,18 @@ mod tests {
         .unwrap();
         assert!(ok.polling_enabled);
         assert_eq!(ok.min_remaining_budget, 100);
+        assert_eq!(ok.taskmaster_interval, Some(Duration::from_secs(3600)));
+        let off = Settings::from_env(
+            addr(),
+            "x.db".into(),
+            env(&[
+                ("GITHUB_WEBHOOK_SECRET", "s"),
+                ("CODEX_ADMIN_TOKEN", "0123456789abcdef"),
+                ("CODEX_TASKMASTER_INTERVAL", "off"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(off.taskmaster_interval, None);
         assert!(!format!("{ok:?}").contains("0123456789abcdef"));
     }
 }

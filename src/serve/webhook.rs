@@ -206,7 +206,12 @@ fn jobs_for(
             job.boost = routing.boost;
             job.delivery_id = Some(delivery_id.to_string());
             job.event_name = Some(event.name.clone());
-            job.dedupe_key = Some(format!("delivery:{delivery_id}:{role}"));
+            job.dedupe_key = Some(match (role, routing.merged, routing.pr) {
+                // A pull request is merged once: the key the poller uses for it too, so a
+                // merge seen by both a delivery and a poll is integrated once.
+                (Role::Integrator, Some(true), Some(pr)) => format!("integrate:{}:{pr}", repo.id),
+                _ => format!("delivery:{delivery_id}:{role}"),
+            });
             job.max_attempts = app.settings.max_attempts;
             if role == Role::Reviewer {
                 job.head_sha = head.clone();

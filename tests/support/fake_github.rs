@@ -312,6 +312,19 @@ pub struct State {
     pub active_runs: HashMap<String, Vec<(u64, String)>>,
     /// Serve mode's rate-limit budget (see the block at the end of this file).
     pub serve: ServeFake,
+    /// Called with the state after every request that is not a GET (serve's loop test keeps
+    /// the git repository serve clones from in step with it).
+    pub after_write: Option<AfterWrite>,
+}
+
+/// A hook run after each write.
+#[derive(Clone)]
+pub struct AfterWrite(pub Arc<dyn Fn(&State) + Send + Sync>);
+
+impl std::fmt::Debug for AfterWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterWrite")
+    }
 }
 
 impl State {
@@ -811,6 +824,11 @@ async fn handle(
         None => {
             let mut st = state.lock().unwrap();
             let r = route(&mut st, &method, &path, &query, &headers, &json_body);
+            if method != Method::GET
+                && let Some(hook) = st.after_write.clone()
+            {
+                (hook.0)(&st);
+            }
             match after_apply {
                 Some(s) => reply(s, json!({"message": "Server Error"})),
                 None => r,

@@ -4,6 +4,7 @@
 
 pub mod fake_github;
 pub mod fake_ollama;
+pub mod sample_loop;
 pub mod upsert;
 pub mod workflows;
 
