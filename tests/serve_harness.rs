@@ -35,7 +35,8 @@ pub struct Workbench {
 /// The fake binary: records `work` and `publish` invocations (argv, then `---`, then env) in
 /// `records/`, writes a change set for `--changes-out`, and prints a JSON answer for `publish`.
 /// `control/work-exit` and `control/publish-exit` set exit codes; `control/sleep-once` makes
-/// the first work phase sleep that many seconds (then the file is removed).
+/// the first work phase sleep that many seconds (then the file is removed); `control/changes`,
+/// when present, is the change set every work phase writes.
 fn fake_exe_script(records: &Path, control: &Path) -> String {
     format!(
         r#"#!/bin/bash
@@ -55,7 +56,9 @@ if [ "$phase" = work ]; then
   if [ -f "$ctl/sleep-once" ]; then s=$(<"$ctl/sleep-once"); rm -f "$ctl/sleep-once"; sleep "$s"; fi
   if [ -f "$ctl/sleep" ]; then sleep "$(<"$ctl/sleep")"; fi
   code=0; [ -f "$ctl/work-exit" ] && code=$(<"$ctl/work-exit")
-  if [ "$code" = 0 ] && [ -n "$out" ]; then
+  if [ "$code" = 0 ] && [ -n "$out" ] && [ -f "$ctl/changes" ]; then
+    cp "$ctl/changes" "$out"
+  elif [ "$code" = 0 ] && [ -n "$out" ]; then
     printf '{{"version": 1, "run_id": "%s", "writes": [{{"comment": "hello"}}]}}' "$GITHUB_RUN_ID" > "$out"
   fi
   [ "$code" != 0 ] && echo "fake role failed on purpose (token $GH_TOKEN)" >&2

@@ -43,7 +43,6 @@ struct Loop {
     server: Binary,
     repo: i64,
     driver: Driver,
-    kicked_off: bool,
     /// The fake's request log up to here has been turned into deliveries.
     cursor: usize,
     /// The pull requests (number, open) deliveries have covered.
@@ -105,7 +104,6 @@ impl Loop {
             server,
             repo,
             driver,
-            kicked_off: false,
             cursor: 0,
             pulls_seen: Vec::new(),
             main_seen,
@@ -119,6 +117,11 @@ impl Loop {
 
     /// Sends one delivery (twice: the redelivery runs nothing), or loses it.
     async fn send(&mut self, event: &str, payload: Value) {
+        let lose = self.driver == Driver::PollOnly;
+        self.send_or_lose(event, payload, lose).await;
+    }
+
+    async fn send_or_lose(&mut self, event: &str, payload: Value, lose: bool) {
         self.next_delivery += 1;
         let id = format!("loop-{:04}", self.next_delivery);
         let what = format!(
@@ -128,7 +131,7 @@ impl Loop {
                 .or(payload["ref"].as_str())
                 .unwrap_or("")
         );
-        if self.kicked_off && self.driver == Driver::PollOnly {
+        if lose {
             self.lost += 1;
             self.journal.push(format!("lost delivery {id} {what}"));
             return;
@@ -361,6 +364,18 @@ impl Loop {
         }
     }
 
+    async fn poll(&mut self) {
+        let (status, poll) = call(admin(
+            client().post(format!("{}/poll/once", self.server.url)),
+        ))
+        .await;
+        assert_eq!(status, 200, "{poll}");
+        assert!(poll["repos"][0]["error"].is_null(), "{poll}");
+        self.polls += 1;
+        self.journal
+            .push(format!("poll: queued {}", poll["repos"][0]["queued"]));
+    }
+
     fn open_pulls(&self) -> Vec<u64> {
         self.gh.with(|s| {
             s.pulls
@@ -381,25 +396,21 @@ impl Loop {
         // The taskmaster's first scheduled run, due at registration.
         let mut jobs = self.settle(1).await;
         self.deliver_writes().await;
+        if self.driver == Driver::PollOnly {
+            // Polling starts before the first merge (a poll learns what was closed before it).
+            self.poll().await;
+        }
         // The sample's first commit reaches the default branch.
         let main = self.main_seen.clone();
         let push = self.push_payload("main", &"0".repeat(40), &main);
-        self.send("push", push).await;
-        self.kicked_off = true;
+        self.send_or_lose("push", push, false).await;
         let changed: Vec<String> = sample_files().into_iter().map(|(p, _)| p).collect();
         assert!(changed.iter().any(|p| p == "docs/PRD.md"));
         for _ in 0..60 {
             let before = jobs.len();
             jobs = self.settle(before).await;
             if self.driver == Driver::PollOnly {
-                let (status, poll) = call(admin(
-                    client().post(format!("{}/poll/once", self.server.url)),
-                ))
-                .await;
-                assert_eq!(status, 200, "{poll}");
-                self.polls += 1;
-                self.journal
-                    .push(format!("poll: queued {}", poll["repos"][0]["queued"]));
+                self.poll().await;
                 jobs = self.settle(before).await;
             }
             self.deliver_writes().await;
@@ -544,6 +555,19 @@ fn serve_loop_in(driver: Driver) {
         lp.gh.with(|s| {
             assert!(s.dispatches.is_empty(), "serve dispatches no workflow");
         });
+        match driver {
+            Driver::Webhooks => assert_eq!(lp.lost, 0),
+            // Only the kick-off reached the server; every later job came from a poll.
+            Driver::PollOnly => {
+                assert_eq!(lp.delivered, 1, "{journal}");
+                assert!(lp.lost > 20, "{journal}");
+                let polled = jobs
+                    .iter()
+                    .filter(|j| j["role"] == "reviewer" || j["role"] == "integrator")
+                    .all(|j| j["source"] == "poll");
+                assert!(polled, "{journal}");
+            }
+        }
         assert!(
             !lp.server.log().contains(TEAM_TOKEN),
             "the token appears in the server's log"

@@ -184,3 +184,63 @@ async fn idle_polls_cost_nothing_even_after_the_token_rotates_and_low_budgets_sl
     );
     server.stop().await;
 }
+
+/// A merge GitHub delivered and a poll then sees closed is integrated once: the delivery's
+/// integrator job and the poll's share the pull request's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
+    let gh = FakeGitHub::start();
+    gh.with(|s| {
+        s.commit_files("feature/T-0001-x", &[("x.py", "x = 1\n")], "x");
+        s.pulls.push(Pull {
+            number: 7,
+            title: "Add login".into(),
+            open: true,
+            head: "feature/T-0001-x".into(),
+            base: "main".into(),
+            ..Pull::default()
+        });
+    });
+    let bench = Workbench::new();
+    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
+    let url = server.url.clone();
+    register(&url, &bench.repo_body("observe")).await;
+    // The first poll learns the lists (and reviews the open pull request).
+    let first = poll(&url).await;
+    for id in first["repos"][0]["queued"].as_array().unwrap() {
+        wait_job(
+            &url,
+            id.as_i64().unwrap(),
+            &["done"],
+            Duration::from_secs(60),
+        )
+        .await;
+    }
+    gh.with(|s| {
+        let p = s.pulls.iter_mut().find(|p| p.number == 7).unwrap();
+        p.open = false;
+        p.merged = true;
+    });
+    let body = crate::support::pull_request("closed", 7, true, false).to_string();
+    let (status, answer) = call(delivery(
+        &url,
+        "pull_request",
+        "merge-7",
+        body.as_bytes(),
+        SECRET,
+    ))
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["jobs"][0].as_i64().unwrap();
+    let done = wait_job(&url, job, &["done"], Duration::from_secs(60)).await;
+    assert_eq!(done["role"], "integrator", "{done}");
+    let later = poll(&url).await;
+    assert_eq!(later["repos"][0]["queued"], json!([]), "{later}");
+    let integrations = bench
+        .records("work")
+        .iter()
+        .filter(|(argv, _)| argv.windows(2).any(|w| w == ["--role", "integrator"]))
+        .count();
+    assert_eq!(integrations, 1, "integrated once");
+    server.stop().await;
+}

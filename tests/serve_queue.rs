@@ -226,3 +226,80 @@ async fn a_newer_head_supersedes_a_queued_review_of_the_same_pull_request() {
     assert_eq!(reviews[0].1["GITHUB_RUN_ID"], format!("serve-{b}"));
     server.stop().await;
 }
+
+/// The taskmaster's and the integrator's hand-off in serve: the dispatch of the serve queue is
+/// taken out of the change set before publishing and becomes a developer job for the task; a
+/// second hand-off while that job is still queued queues nothing (as a dispatch is skipped in
+/// Actions while a developer run is under way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_off_becomes_one_queued_developer_job_and_no_dispatch() {
+    let gh = FakeGitHub::start();
+    let bench = Workbench::new();
+    let mut env = bench.env(&gh.url);
+    env.insert("CODEX_SERVE_WORKERS".into(), "1".into());
+    let server = InProcess::start(&bench, env).await;
+    let url = server.url.clone();
+    let repo = register(&url, &bench.repo_body("pr")).await;
+    let set = json!({"format": "codex-orchestrator/change-set", "version": 1, "role": "taskmaster",
+        "repository": "octo/app", "default_branch": "main", "base": "0".repeat(40), "run_id": "serve-0",
+        "writes": [
+            {"kind": "comment", "on": {"pr": 1}, "marker": "<!-- m -->", "body": "picked"},
+            {"kind": "dispatch", "workflow": "codex-serve-queue", "git_ref": "main",
+             "inputs": {"role": "developer", "task": "T-0001"}}]});
+    bench.control("changes", &set.to_string());
+    // Two taskmaster runs queued before either starts (one worker, one writer at a time).
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = call(admin(
+            client().post(format!("{url}/repos/{repo}/run/taskmaster")),
+        ))
+        .await;
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["job"]["id"].as_i64().unwrap());
+    }
+    let first = wait_job(&url, ids[0], &["done"], Duration::from_secs(60)).await;
+    let second = wait_job(&url, ids[1], &["done"], Duration::from_secs(60)).await;
+    let handed = &first["result"]["handoffs"][0];
+    assert_eq!(handed["queued"], true, "{first}");
+    assert_eq!(handed["task"], "T-0001", "{first}");
+    let not_again = &second["result"]["handoffs"][0];
+    assert_eq!(not_again["queued"], false, "{second}");
+    assert!(
+        not_again["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already"),
+        "{second}"
+    );
+    let developer = handed["job"].as_i64().unwrap();
+    let dev = wait_job(&url, developer, &["done"], Duration::from_secs(60)).await;
+    assert_eq!(dev["source"], "handoff", "{dev}");
+    assert_eq!(dev["task"], "T-0001", "{dev}");
+    // The developer's work phase got the task; every work phase named the serve queue as the
+    // developer workflow.
+    let work = bench.records("work");
+    assert_eq!(work.len(), 3, "two taskmasters and one developer");
+    assert!(work.iter().any(|(argv, _)| {
+        argv.windows(4)
+            .any(|w| w == ["--role", "developer", "--task", "T-0001"])
+    }));
+    assert!(
+        work.iter()
+            .all(|(_, e)| e["CODEX_DEVELOPER_WORKFLOW"] == "codex-serve-queue")
+    );
+    // What was published holds the comment and no dispatch.
+    let published: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(bench.workdir.join(format!("jobs/{}/changes.json", ids[0])))
+            .unwrap(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = published["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["comment"], "{published}");
+    assert!(gh.with(|s| s.dispatches.is_empty()));
+    server.stop().await;
+}

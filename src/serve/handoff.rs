@@ -105,3 +105,75 @@ pub fn enqueue(app: &App, from: &Job, tasks: &[String]) -> Value {
     }
     Value::Array(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::{CommentWrite, DispatchWrite, Target};
+
+    fn dispatch(workflow: &str, task: &str) -> Write {
+        Write::Dispatch(DispatchWrite {
+            workflow: workflow.into(),
+            git_ref: "main".into(),
+            inputs: [
+                ("role".to_string(), "developer".to_string()),
+                ("task".to_string(), task.to_string()),
+            ]
+            .into(),
+            pr_input: None,
+        })
+    }
+
+    fn set(writes: Vec<Write>) -> ChangeSet {
+        ChangeSet {
+            format: crate::changes::FORMAT.into(),
+            version: crate::changes::VERSION,
+            role: Role::Integrator,
+            repository: "octo/app".into(),
+            default_branch: "main".into(),
+            base: "0".repeat(40),
+            run_id: "serve-7".into(),
+            task: None,
+            pr: Some(3),
+            writes,
+        }
+    }
+
+    #[test]
+    fn the_serve_queue_dispatch_leaves_the_change_set_and_names_its_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("changes.json");
+        let comment = Write::Comment(CommentWrite {
+            on: Target::Pr(3),
+            marker: "<!-- m -->".into(),
+            body: "done".into(),
+        });
+        let other = dispatch("llm-team-reviewer.yml", "T-0009");
+        let written = set(vec![
+            comment.clone(),
+            dispatch(SERVE_QUEUE, "t-0002"),
+            other.clone(),
+        ]);
+        std::fs::write(&path, serde_json::to_string(&written).unwrap()).unwrap();
+        assert_eq!(take_out(&path).unwrap(), vec!["T-0002".to_string()]);
+        // What is published: the comment, and a dispatch of a workflow the operator named.
+        let left = ChangeSet::read(&path).unwrap();
+        assert_eq!(left.writes, vec![comment, other]);
+        // Taken out once: the rewritten file hands nothing over again.
+        assert!(take_out(&path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_hand_off_without_a_valid_task_queues_nothing_but_is_still_not_dispatched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("changes.json");
+        let written = set(vec![dispatch(SERVE_QUEUE, "../etc")]);
+        std::fs::write(&path, serde_json::to_string(&written).unwrap()).unwrap();
+        assert!(take_out(&path).unwrap().is_empty());
+        assert!(ChangeSet::read(&path).unwrap().writes.is_empty());
+        // A file that is not a change set is left for the publisher to refuse.
+        std::fs::write(&path, "{not json").unwrap();
+        assert!(take_out(&path).unwrap().is_empty());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{not json");
+    }
+}
