@@ -343,7 +343,14 @@ async fn run_inner(
     cleanup(&files);
     let mut result = serde_json::json!({"published": true, "publish": result});
     if !handoffs.is_empty() {
-        result["handoffs"] = super::handoff::enqueue(app, job, &handoffs);
+        // A set that no longer fits the repository wrote nothing; in Actions its dispatch
+        // would not have gone out either.
+        result["handoffs"] = if result["publish"]["conflict"].is_null() {
+            super::handoff::enqueue(app, job, &handoffs)
+        } else {
+            serde_json::json!([{"queued": false, "tasks": handoffs,
+                "reason": "the change set was not published (it no longer fits the repository)"}])
+        };
     }
     Ok(Finish::Done {
         result: Some(result),

@@ -14,7 +14,7 @@ use crate::roles::Role;
 
 use super::App;
 use super::queue::Phase;
-use super::store::{Enqueued, NewJob, now_ms};
+use super::store::{Enqueued, JobState, NewJob, now_ms};
 
 /// How often the schedule looks at the registry (a tick is due at most this late).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
@@ -40,6 +40,17 @@ pub fn tick(app: &App, now: i64) -> Vec<i64> {
             .flatten()
             .and_then(|v| v["at"].as_i64());
         if last.is_some_and(|at| now - at < every_ms) {
+            continue;
+        }
+        // A taskmaster still waiting for its turn covers this tick too.
+        let waiting = app.store.jobs(Some(repo.id), 100).is_ok_and(|jobs| {
+            jobs.iter()
+                .any(|j| j.role == Role::Taskmaster && j.state == JobState::Queued)
+        });
+        if waiting {
+            let _ = app
+                .store
+                .put_snapshot(repo.id, "taskmaster_tick", &json!({"at": now}));
             continue;
         }
         let mut job = NewJob::new(
