@@ -1,8 +1,12 @@
 //! Turning two blob versions into git-compatible patch text, hunks and `--numstat` counts.
 //! Lines are diffed with imara-diff's Myers plus the indent heuristic (git's defaults), so a
-//! minimal diff gives the same counts as git; headers and quoting follow git byte for byte.
+//! minimal diff gives the same counts as git, and grouped into hunks by gix's unified diff;
+//! hunk headers (with git's function line), file headers and quoting follow git byte for byte.
 
-use gix::diff::blob::{Algorithm, Diff as LineDiff, InternedInput, sources::byte_lines};
+use gix::diff::blob::unified_diff::{ConsumeHunk, ContextSize, DiffLineKind, HunkHeader};
+use gix::diff::blob::{
+    Algorithm, Diff as LineDiff, InternedInput, UnifiedDiff, sources::byte_lines,
+};
 
 use super::checkout::Mode;
 use super::diff::{ChangeKind, DiffOptions, Hunk};
@@ -155,86 +159,80 @@ pub(crate) fn render(
     out
 }
 
-/// Line-diff `old` → `new`, count additions/deletions into `out`, and build unified hunks.
+/// Line-diff `old` → `new`, count additions/deletions into `out`, and build unified hunks
+/// (gix groups the changes into hunks like xdiff: at most 2×`context` unchanged lines apart).
 fn text_hunks(old: &[u8], new: &[u8], context: u32, out: &mut Rendered) -> Vec<Hunk> {
     let input = InternedInput::new(byte_lines(old), byte_lines(new));
     let mut diff = LineDiff::compute(Algorithm::Myers, &input);
     diff.postprocess_lines(&input);
     out.additions = diff.count_additions();
     out.deletions = diff.count_removals();
+    let hunks = Hunks {
+        old_lines: input.before.iter().map(|&t| input.interner[t]).collect(),
+        func: FuncLine::default(),
+        hunks: Vec::new(),
+    };
+    let context = ContextSize::symmetrical(context);
+    // `Hunks` never fails, so neither does the diff.
+    UnifiedDiff::new(&diff, &input, hunks, context)
+        .consume()
+        .unwrap_or_default()
+}
 
-    let changes: Vec<_> = diff.hunks().collect();
-    let old_lines: Vec<&[u8]> = input.before.iter().map(|&t| input.interner[t]).collect();
-    let new_lines: Vec<&[u8]> = input.after.iter().map(|&t| input.interner[t]).collect();
-    let n_old = old_lines.len() as u32;
+/// Builds our hunks from gix's, with git's header: a side with no lines starts one line
+/// earlier (`-0,0`), a count of one is left out, the function line follows.
+struct Hunks<'a> {
+    old_lines: Vec<&'a [u8]>,
+    func: FuncLine,
+    hunks: Vec<Hunk>,
+}
 
-    let mut hunks = Vec::new();
-    let mut func = FuncLine::default();
-    let mut i = 0;
-    while i < changes.len() {
-        // Group changes separated by at most 2*context unchanged lines, like xdiff.
-        let mut j = i;
-        while j + 1 < changes.len()
-            && changes[j + 1].before.start - changes[j].before.end <= 2 * context
-        {
-            j += 1;
-        }
-        let (first, last) = (&changes[i], &changes[j]);
-        let o_start = first.before.start.saturating_sub(context);
-        let o_end = (last.before.end + context).min(n_old);
-        let n_start = first.after.start - (first.before.start - o_start);
-        let n_end = last.after.end + (o_end - last.before.end);
+impl ConsumeHunk for Hunks<'_> {
+    type Out = Vec<Hunk>;
 
-        let mut lines = Vec::new();
-        let mut pos = o_start;
-        for ch in &changes[i..=j] {
-            for k in pos..ch.before.start {
-                push_line(&mut lines, ' ', old_lines[k as usize]);
+    fn consume_hunk(
+        &mut self,
+        at: HunkHeader,
+        body: &[(DiffLineKind, &[u8])],
+    ) -> std::io::Result<()> {
+        let start = |start: u32, count: u32| if count == 0 { start - 1 } else { start };
+        let count = |n: u32| {
+            if n == 1 {
+                String::new()
+            } else {
+                format!(",{n}")
             }
-            for k in ch.before.clone() {
-                push_line(&mut lines, '-', old_lines[k as usize]);
-            }
-            for k in ch.after.clone() {
-                push_line(&mut lines, '+', new_lines[k as usize]);
-            }
-            pos = ch.before.end;
-        }
-        for k in pos..o_end {
-            push_line(&mut lines, ' ', old_lines[k as usize]);
-        }
-
-        let (old_count, new_count) = (o_end - o_start, n_end - n_start);
-        func.search(&old_lines, o_start);
+        };
+        let old_start = start(at.before_hunk_start, at.before_hunk_len);
+        let new_start = start(at.after_hunk_start, at.after_hunk_len);
         let mut header = format!(
-            "@@ -{}{} +{}{} @@",
-            if old_count == 0 { o_start } else { o_start + 1 },
-            if old_count == 1 {
-                String::new()
-            } else {
-                format!(",{old_count}")
-            },
-            if new_count == 0 { n_start } else { n_start + 1 },
-            if new_count == 1 {
-                String::new()
-            } else {
-                format!(",{new_count}")
-            },
+            "@@ -{old_start}{} +{new_start}{} @@",
+            count(at.before_hunk_len),
+            count(at.after_hunk_len)
         );
-        if !func.text.is_empty() {
+        self.func.search(&self.old_lines, at.before_hunk_start - 1);
+        if !self.func.text.is_empty() {
             header.push(' ');
-            header.push_str(&func.text);
+            header.push_str(&self.func.text);
         }
-        hunks.push(Hunk {
-            old_start: if old_count == 0 { o_start } else { o_start + 1 },
-            old_lines: old_count,
-            new_start: if new_count == 0 { n_start } else { n_start + 1 },
-            new_lines: new_count,
+        let mut lines = Vec::with_capacity(body.len());
+        for &(kind, line) in body {
+            push_line(&mut lines, kind.to_prefix(), line);
+        }
+        self.hunks.push(Hunk {
+            old_start,
+            old_lines: at.before_hunk_len,
+            new_start,
+            new_lines: at.after_hunk_len,
             header,
             lines,
         });
-        i = j + 1;
+        Ok(())
     }
-    hunks
+
+    fn finish(self) -> Vec<Hunk> {
+        self.hunks
+    }
 }
 
 fn push_line(lines: &mut Vec<String>, prefix: char, line: &[u8]) {

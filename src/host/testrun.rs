@@ -2,8 +2,11 @@
 //! checkout (inside the operator's sandbox command when one is set), in its own process group
 //! with a timeout, with credentials removed from the environment (test code is as untrusted as
 //! the model that may have written it), and the output trimmed to what a model can use.
+//! Output goes to an unlinked temporary file (only its end is read back); the exit is awaited on
+//! a thread, not with tokio::process, because the `TestRunner` port is synchronous and is called
+//! from current-thread runtimes, where a nested `block_on` would panic.
 
-use std::io::{Read as _, Seek as _};
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -81,7 +84,12 @@ pub fn run(
         duration: start.elapsed(),
         output: why,
     };
-    let log = match tempfile_in_temp() {
+    // Unlinked from the start: it lives as long as its handles, and nothing is left behind.
+    let temp = std::env::var_os("RUNNER_TEMP")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let log = match tempfile::tempfile_in(temp) {
         Ok(f) => f,
         Err(e) => return failed(format!("cannot create a file for the test output: {e}")),
     };
@@ -122,35 +130,29 @@ pub fn run(
         libc::pid_t::try_from(pgid).unwrap_or(0),
         std::sync::atomic::Ordering::SeqCst,
     );
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() >= timeout => {
-                timed_out = true;
-                // The whole process group (the test runner and what it started), never pid 0/1.
-                if let Ok(pgid) = libc::pid_t::try_from(pgid)
-                    && pgid > 1
-                {
-                    // SAFETY: killpg only sends a signal; the group is the child's own (process_group(0)).
-                    unsafe {
-                        libc::killpg(pgid, libc::SIGKILL);
-                    }
+    // A thread waits for the exit; the run waits for that thread at most `timeout`.
+    let (done, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait()));
+    let (status, timed_out) = match exited.recv_timeout(timeout) {
+        Ok(status) => (status.ok(), false),
+        Err(_) => {
+            // The whole process group (the test runner and what it started), and the child
+            // itself should it have left the group; never pid 0/1.
+            if let Ok(pid) = libc::pid_t::try_from(pgid)
+                && pid > 1
+            {
+                // SAFETY: these only send signals, to the child and its own group (process_group(0)).
+                unsafe {
+                    libc::killpg(pid, libc::SIGKILL);
+                    libc::kill(pid, libc::SIGKILL);
                 }
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(25)),
-            Err(_) => break None,
+            let _ = exited.recv();
+            (None, true)
         }
     };
     RUNNING.store(0, std::sync::atomic::Ordering::SeqCst);
-    let mut log = log;
-    let mut bytes = Vec::new();
-    let _ = log
-        .seek(std::io::SeekFrom::Start(0))
-        .and_then(|_| log.read_to_end(&mut bytes));
+    let bytes = tail_bytes(log, 4 * OUTPUT_CHARS + 4);
     let text = String::from_utf8_lossy(&bytes);
     let mut output = crate::llm::redact(&trim(&text, OUTPUT_CHARS), secrets);
     if timed_out {
@@ -337,25 +339,16 @@ fn runner_import_error(out: &str) -> Option<String> {
         .then(|| lines[at].trim().chars().take(160).collect())
 }
 
-fn tempfile_in_temp() -> std::io::Result<std::fs::File> {
-    let dir = std::env::var_os("RUNNER_TEMP")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let mut name = [0u8; 8];
-    let _ = getrandom::fill(&mut name);
-    let path = dir.join(format!(
-        "codex-tests-{}.log",
-        name.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    // Unlinked at once: the file lives as long as the handle, and nothing is left behind.
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
+/// The last `max` bytes of the output file: enough for `OUTPUT_CHARS` characters (and the mark
+/// that earlier output was cut), however much a test printed.
+fn tail_bytes(mut log: std::fs::File, max: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let len = log.seek(SeekFrom::End(0)).unwrap_or(0);
+    let from = len.saturating_sub(u64::try_from(max).unwrap_or(u64::MAX));
+    let _ = log
+        .seek(SeekFrom::Start(from))
+        .and_then(|_| log.take(len - from).read_to_end(&mut bytes));
+    bytes
 }
 
 /// The last `max` characters (whole lines), marked when cut.
@@ -415,6 +408,57 @@ mod tests {
         let r = run("sleep 5", dir.path(), Duration::from_millis(200), &[], &[]);
         assert!(r.timed_out && !r.passed, "{r:?}");
         assert!(r.duration < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        // A grandchild in the background writes its pid, then sleeps past the timeout.
+        let r = run(
+            "sh -c 'echo $$ > pid.tmp && mv pid.tmp pid && exec sleep 60' & sleep 60",
+            dir.path(),
+            Duration::from_secs(2),
+            &[],
+            &[],
+        );
+        assert!(r.timed_out && !r.passed && r.code.is_none(), "{r:?}");
+        let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        // Gone, or dead and waiting to be reaped; a grandchild left running still sleeps.
+        let dead = || {
+            std::fs::read_to_string(&stat)
+                .map(|s| {
+                    s.rsplit_once(") ")
+                        .is_some_and(|(_, rest)| rest.starts_with('Z'))
+                })
+                .unwrap_or(true)
+        };
+        let mut tries = 0;
+        while !dead() && tries < 250 {
+            std::thread::sleep(Duration::from_millis(20));
+            tries += 1;
+        }
+        assert!(dead(), "the grandchild {} outlived the timeout", pid.trim());
+    }
+
+    #[test]
+    fn only_the_end_of_a_large_output_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = run(
+            "seq 1 200000; echo last >&2",
+            dir.path(),
+            Duration::from_secs(30),
+            &[],
+            &[],
+        );
+        assert!(r.passed, "{r:?}");
+        assert!(
+            r.output.starts_with("[… earlier output cut …]\n"),
+            "{}",
+            r.output
+        );
+        assert!(r.output.ends_with("199999\n200000\nlast\n"), "{}", r.output);
+        assert!(r.output.chars().count() <= OUTPUT_CHARS + 30);
     }
 
     #[test]

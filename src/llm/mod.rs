@@ -11,7 +11,7 @@
 //!   the server's own counts ([`calibrate`]); a prompt that does not fit is refused, never sent
 //!   to be truncated silently.
 //! * [`structured::chat_json`] gets JSON replies validated against a schema, with repair and
-//!   bounded retries.
+//!   bounded retries; [`reply_schema()`] derives that schema from the reply's Rust type.
 //! * [`ScriptedLlm`] is an in-process fake for role unit tests.
 //!
 //! The trait returns a boxed future so that it is object safe (`dyn Llm`) without the
@@ -28,6 +28,7 @@ pub(crate) mod ollama;
 pub(crate) mod openai;
 pub mod progress;
 pub mod prompts;
+pub(crate) mod reply_schema;
 mod settings;
 pub mod structured;
 mod think;
@@ -46,6 +47,7 @@ pub use ollama::OllamaClient;
 pub use openai::OpenAiClient;
 pub use progress::{CallRecord, Ledger, ProgressSink, render_markdown_table};
 pub use prompts::{PromptLibrary, redact, untrusted_block};
+pub use reply_schema::reply_schema;
 pub use settings::{
     ApiKind, LlmSettings, ModelRouting, NO_MODEL, RoleModel, RoleName, Route, Tier,
 };

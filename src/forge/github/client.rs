@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{HeaderMap, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -499,17 +500,36 @@ fn unreachable(url: &str, e: &dyn std::fmt::Display) -> ForgeError {
     }
 }
 
-/// Percent-encodes a path segment (keeps `/` when `keep_slash`, for branch names in ref paths).
+/// What a path segment keeps unencoded: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// A path of segments (branch names in ref paths, file paths): `/` kept too.
+const PATH: &AsciiSet = &SEGMENT.remove(b'/');
+
+/// Percent-encodes a path segment as UTF-8 (keeps `/` when `keep_slash`, for branch names in ref
+/// paths).
 pub fn encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+    utf8_percent_encode(s, if keep_slash { PATH } else { SEGMENT }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn names_are_encoded_as_github_expects() {
+        assert_eq!(encode("a-b_c.d~e09AZ", false), "a-b_c.d~e09AZ");
+        assert_eq!(
+            encode("my file#1?x=y&z", false),
+            "my%20file%231%3Fx%3Dy%26z"
+        );
+        assert_eq!(encode("feat/x y", false), "feat%2Fx%20y");
+        assert_eq!(encode("feat/x y", true), "feat/x%20y");
+        assert_eq!(encode("docs/é 文.md", true), "docs/%C3%A9%20%E6%96%87.md");
+        assert_eq!(encode("100%", false), "100%25");
+        assert_eq!(encode("", false), "");
     }
-    out
 }

@@ -9,7 +9,8 @@
 
 use std::collections::VecDeque;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{CriterionResult, CriterionStatus, Finding, Verdict};
@@ -34,32 +35,13 @@ const MIN_ROOM: u32 = 256;
 /// Tokens per piece for its place in the prompt (separator, overhead).
 const PIECE_OVERHEAD: u32 = 8;
 
-/// The JSON schema the model answers (sent as Ollama `format`).
+/// The JSON schema the model answers (sent as Ollama `format`), derived from `ModelAnswer`.
 pub fn schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["summary", "verdict", "criteria", "findings"],
-        "properties": {
-            "summary": {"type": "string"},
-            "verdict": {"enum": ["approve", "request_changes", "comment"]},
-            "criteria": {"type": "array", "items": {
-                "type": "object", "required": ["criterion", "status", "evidence"],
-                "properties": {
-                    "criterion": {"type": "string"},
-                    "status": {"enum": ["met", "not_met", "unclear"]},
-                    "evidence": {"type": "string"}}}},
-            "findings": {"type": "array", "items": {
-                "type": "object", "required": ["path", "line", "severity", "message"],
-                "properties": {
-                    "path": {"type": "string"},
-                    "line": {"type": "integer"},
-                    "severity": {"enum": ["blocker", "major", "minor", "nit"]},
-                    "message": {"type": "string"}}}}
-        }
-    })
+    crate::llm::reply_schema::<ModelAnswer>()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One chunk's answer, as the model writes it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct ModelAnswer {
     pub summary: String,
     pub verdict: Verdict,
@@ -573,5 +555,48 @@ mod tests {
         assert!((2000..2400).contains(&room), "{room}");
         let e = LlmError::Invalid("x".into());
         assert_eq!(shrunk(&e, 6000, 1536), 3000);
+    }
+
+    /// What the model was sent when the schema was hand-written, but for `"type": "string"` beside
+    /// each `enum` and `required` in name order.
+    #[test]
+    fn the_schema_sent_is_the_review_schema() {
+        assert_eq!(
+            schema(),
+            json!({
+                "type": "object",
+                "required": ["criteria", "findings", "summary", "verdict"],
+                "properties": {
+                    "summary": {"type": "string"},
+                    "verdict": {"type": "string", "enum": ["approve", "request_changes", "comment"]},
+                    "criteria": {"type": "array", "items": {
+                        "type": "object", "required": ["criterion", "evidence", "status"],
+                        "properties": {
+                            "criterion": {"type": "string"},
+                            "status": {"type": "string", "enum": ["met", "not_met", "unclear"]},
+                            "evidence": {"type": "string"}}}},
+                    "findings": {"type": "array", "items": {
+                        "type": "object", "required": ["line", "message", "path", "severity"],
+                        "properties": {
+                            "path": {"type": "string"},
+                            "line": {"type": "integer"},
+                            "severity": {"type": "string", "enum": ["blocker", "major", "minor", "nit"]},
+                            "message": {"type": "string"}}}}
+                }
+            })
+        );
+    }
+
+    /// A reply with every property the schema names reads into `ModelAnswer` and writes back the
+    /// same: a field in the type but not in the schema, or the other way round, fails here.
+    #[test]
+    fn the_schema_and_the_type_name_the_same_fields() {
+        let schema = schema();
+        let reply = crate::llm::reply_schema::witness(&schema);
+        crate::llm::structured::validate_schema(&reply, &schema).unwrap();
+        let read: ModelAnswer = serde_json::from_value(reply.clone()).unwrap();
+        assert_eq!(read.verdict, Verdict::Approve);
+        assert_eq!(read.findings[0].severity, super::super::Severity::Blocker);
+        assert_eq!(serde_json::to_value(&read).unwrap(), reply);
     }
 }
