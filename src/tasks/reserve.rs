@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::id::TaskId;
+use super::id::{IdForm, TaskId, id_spans};
 use super::link::INTEGRATION_BRANCH_PREFIX;
 use super::load::TaskSet;
 
@@ -282,7 +282,7 @@ const RANGE_SEPARATORS: [&str; 9] = ["-", "–", "—", "..", "...", " - ", " �
 /// Every id in `text` (as [`super::id::ids_in_text`] finds them), two ids joined by a range
 /// separator (low first) as one range.
 fn id_ranges(text: &str) -> Vec<(TaskId, TaskId)> {
-    let spans = id_spans(text);
+    let spans = id_spans(text, IdForm::Strict);
     let mut out = Vec::new();
     let mut i = 0;
     while i < spans.len() {
@@ -299,34 +299,6 @@ fn id_ranges(text: &str) -> Vec<(TaskId, TaskId)> {
         }
     }
     out
-}
-
-/// Each id in `text` with its byte span: `T-` and four to nine digits, not preceded by a letter
-/// or digit.
-fn id_spans(text: &str) -> Vec<(usize, usize, TaskId)> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i + 2 < bytes.len() {
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        if boundary && bytes[i] == b'T' && bytes[i + 1] == b'-' {
-            let start = i + 2;
-            let end = start
-                + bytes[start..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-            if (4..=9).contains(&(end - start))
-                && let Ok(n) = text[start..end].parse::<u32>()
-            {
-                found.push((i, end, TaskId(n)));
-            }
-            i = end.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-    found
 }
 
 #[cfg(test)]
