@@ -5,7 +5,7 @@
 
 use super::Report;
 use super::measure::Summary;
-use crate::actions::escape::table_cell as cell;
+use crate::vocab::markdown::table_cell as cell;
 
 /// The table per model × role, then the recommendations (plain text).
 pub fn table(report: &Report) -> String {
