@@ -106,6 +106,17 @@ struct Chunk {
     eval_duration: Option<u64>,
 }
 
+/// The strings in a JSON array (none when it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn ns(v: Option<u64>) -> f64 {
     v.unwrap_or(0) as f64 / 1e9
 }
@@ -169,12 +180,9 @@ impl OllamaClient {
         .await
     }
 
-    /// `/api/version` (cached). Proves the server is reachable.
-    pub async fn version(&self) -> Result<String, LlmError> {
-        if let Some(v) = self.cache.lock().await.version.clone() {
-            return Ok(v);
-        }
-        let (status, v) = self.get_json("/api/version", None, "-").await?;
+    /// A GET of a server-wide endpoint that must answer 200.
+    async fn get_ok(&self, path: &str) -> Result<Value, LlmError> {
+        let (status, v) = self.get_json(path, None, "-").await?;
         if status != 200 {
             return Err(LlmError::Server {
                 status,
@@ -182,6 +190,15 @@ impl OllamaClient {
                 model: "-".into(),
             });
         }
+        Ok(v)
+    }
+
+    /// `/api/version` (cached). Proves the server is reachable.
+    pub async fn version(&self) -> Result<String, LlmError> {
+        if let Some(v) = self.cache.lock().await.version.clone() {
+            return Ok(v);
+        }
+        let v = self.get_ok("/api/version").await?;
         let ver = v["version"].as_str().unwrap_or("unknown").to_string();
         self.cache.lock().await.version = Some(ver.clone());
         Ok(ver)
@@ -192,14 +209,7 @@ impl OllamaClient {
         if let Some(t) = self.cache.lock().await.tags.clone() {
             return Ok(t);
         }
-        let (status, v) = self.get_json("/api/tags", None, "-").await?;
-        if status != 200 {
-            return Err(LlmError::Server {
-                status,
-                body: v.to_string(),
-                model: "-".into(),
-            });
-        }
+        let v = self.get_ok("/api/tags").await?;
         let mut names: Vec<String> = v["models"]
             .as_array()
             .map(|a| {
@@ -268,24 +278,10 @@ impl OllamaClient {
         let info = ModelInfo {
             name: model.to_string(),
             context_length,
-            capabilities: v["capabilities"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            capabilities: strings(&v["capabilities"]),
             architecture: arch,
             family: v["details"]["family"].as_str().map(str::to_string),
-            think_levels: v["thinking"]["values"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            think_levels: strings(&v["thinking"]["values"]),
         };
         self.cache
             .lock()
