@@ -4,7 +4,7 @@
 //! and notes come from servers and case files, so every one is escaped where it lands.
 
 use super::Report;
-use super::measure::Summary;
+use super::measure::{CaseResult, Summary};
 use crate::vocab::markdown::table_cell as cell;
 
 /// The table per model × role, then the recommendations (plain text).
@@ -97,6 +97,22 @@ fn recommendations(report: &Report) -> String {
     out
 }
 
+/// One case's cells, unescaped: role, model, case, passed, well-formed, seconds, tokens in / out,
+/// and what happened.
+fn case_row(r: &CaseResult) -> [String; 8] {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    [
+        r.role.clone(),
+        r.model.clone(),
+        r.case.clone(),
+        yes(r.passed),
+        yes(r.well_formed),
+        format!("{:.1}", r.seconds),
+        format!("{} / {}", r.prompt_tokens, r.output_tokens),
+        r.error.clone().unwrap_or_else(|| r.note.clone()),
+    ]
+}
+
 /// Text safe in HTML (and SVG) text and attributes.
 fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -149,18 +165,8 @@ pub fn markdown(report: &Report) -> String {
     md.push_str("\n<details><summary>Every case</summary>\n\n");
     md.push_str("| Role | Model | Case | Passed | Well-formed | s | Tokens in / out | What happened |\n|---|---|---|---|---|---|---|---|\n");
     for r in &report.results {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.1} | {} / {} | {} |\n",
-            cell(&r.role),
-            cell(&r.model),
-            cell(&r.case),
-            if r.passed { "yes" } else { "no" },
-            if r.well_formed { "yes" } else { "no" },
-            r.seconds,
-            r.prompt_tokens,
-            r.output_tokens,
-            cell(r.error.as_deref().unwrap_or(&r.note))
-        ));
+        let cells: Vec<String> = case_row(r).iter().map(|c| cell(c)).collect();
+        md.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     md.push_str("\n</details>\n");
     md
@@ -188,18 +194,11 @@ pub fn html_report(report: &Report) -> String {
     }
     let mut cases = String::new();
     for r in &report.results {
-        cases.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{} / {}</td><td>{}</td></tr>\n",
-            html(&r.role),
-            html(&r.model),
-            html(&r.case),
-            if r.passed { "yes" } else { "no" },
-            if r.well_formed { "yes" } else { "no" },
-            r.seconds,
-            r.prompt_tokens,
-            r.output_tokens,
-            html(r.error.as_deref().unwrap_or(&r.note))
-        ));
+        cases.push_str("<tr>");
+        for c in &case_row(r) {
+            cases.push_str(&format!("<td>{}</td>", html(c)));
+        }
+        cases.push_str("</tr>\n");
     }
     let notes: String = report
         .recommendation_notes
