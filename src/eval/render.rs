@@ -5,7 +5,7 @@
 
 use super::Report;
 use super::measure::{CaseResult, Summary};
-use crate::vocab::markdown::table_cell as cell;
+use crate::vocab::markdown::{replace_chars, table_cell as cell};
 
 /// The table per model × role, then the recommendations (plain text).
 pub fn table(report: &Report) -> String {
@@ -113,20 +113,25 @@ fn case_row(r: &CaseResult) -> [String; 8] {
     ]
 }
 
+/// One table row of escaped cells.
+fn html_row(cells: &[String]) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|c| format!("<td>{}</td>", html(c)))
+        .collect();
+    format!("<tr>{cells}</tr>\n")
+}
+
 /// Text safe in HTML (and SVG) text and attributes.
 fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    replace_chars(text.chars(), |c| match c {
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '&' => Some("&amp;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    })
 }
 
 /// The Markdown report: the summary table, the recommendations, the chart and every case.
@@ -185,20 +190,11 @@ pub fn markdown_report(report: &Report) -> String {
 pub fn html_report(report: &Report) -> String {
     let mut rows = String::new();
     for s in &report.summary {
-        let r = row(s);
-        rows.push_str("<tr>");
-        for c in &r {
-            rows.push_str(&format!("<td>{}</td>", html(c)));
-        }
-        rows.push_str("</tr>\n");
+        rows.push_str(&html_row(&row(s)));
     }
     let mut cases = String::new();
     for r in &report.results {
-        cases.push_str("<tr>");
-        for c in &case_row(r) {
-            cases.push_str(&format!("<td>{}</td>", html(c)));
-        }
-        cases.push_str("</tr>\n");
+        cases.push_str(&html_row(&case_row(r)));
     }
     let notes: String = report
         .recommendation_notes

@@ -85,9 +85,7 @@ impl Reservations {
             );
         }
         for f in &set.files {
-            for (first, last) in id_ranges(file_name(f)) {
-                self.push(first, last, None, format!("{f} on the default branch"));
-            }
+            self.push_ranges(file_name(f), None, &format!("{f} on the default branch"));
         }
     }
 
@@ -95,14 +93,7 @@ impl Reservations {
     /// in it (`plan/T-0007-T-0009`, `feature/T-0004-x`, `taskmaster/seed-T-0001`).
     pub fn add_branch(&mut self, branch: &str) {
         let branch = normalise(branch);
-        for (first, last) in id_ranges(branch) {
-            self.push(
-                first,
-                last,
-                Some(branch.to_string()),
-                format!("branch {branch}"),
-            );
-        }
+        self.push_ranges(branch, Some(branch), &format!("branch {branch}"));
     }
 
     /// The task files `branch` adds or changes (paths such as `tasks/T-0010-x.md`, e.g. from a
@@ -125,16 +116,9 @@ impl Reservations {
     /// (the Planner's title says `(T-0010–T-0012)`, its body lists the files it adds).
     pub fn add_pull_request(&mut self, number: u64, head_ref: &str, title: &str, body: &str) {
         self.add_branch(head_ref);
-        let branch = normalise(head_ref).to_string();
+        let branch = normalise(head_ref);
         for (what, text) in [("title", title), ("body", body)] {
-            for (first, last) in id_ranges(text) {
-                self.push(
-                    first,
-                    last,
-                    Some(branch.clone()),
-                    format!("PR #{number} {what}"),
-                );
-            }
+            self.push_ranges(text, Some(branch), &format!("PR #{number} {what}"));
         }
     }
 
@@ -231,6 +215,13 @@ impl Reservations {
             .map(|c| c.last.number())
             .max()
             .unwrap_or(0)
+    }
+
+    /// Every id and range in `text`, claimed (by `branch`, when a branch holds them).
+    fn push_ranges(&mut self, text: &str, branch: Option<&str>, seen_in: &str) {
+        for (first, last) in id_ranges(text) {
+            self.push(first, last, branch.map(str::to_string), seen_in.to_string());
+        }
     }
 
     fn push(&mut self, first: TaskId, last: TaskId, branch: Option<String>, seen_in: String) {

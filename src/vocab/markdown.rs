@@ -1,49 +1,58 @@
-//! Untrusted text made inert for Markdown, in one place: the job summaries, the eval report, the
-//! model-call table, the change-set rendering and the planner's PR body all escape through here.
+//! Untrusted text made inert for Markdown (and, with the same character loop, HTML), in one
+//! place: the job summaries, the eval report, the model-call table, the change-set rendering and
+//! the planner's PR body all escape through here.
 
 /// Text safe inside a Markdown table cell of a job summary: no pipes, no HTML, one line.
 pub fn table_cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '`' => out.push('\''),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    replace_chars(text.chars(), |c| match c {
+        '|' => Some("\\|"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '&' => Some("&amp;"),
+        '`' => Some("'"),
+        '\n' | '\r' => Some(" "),
+        _ => None,
+    })
 }
 
 /// Model-written or user-written text made inert for one line of Markdown: no HTML, no table
 /// breaks, no code spans, no mentions.
 pub fn inert(text: &str) -> String {
-    inert_chars(text.chars(), text.len())
+    replace_chars(text.chars(), inert_char)
 }
 
 /// [`inert`] for at most `max` characters of `text`, with `…` where it was cut.
 pub fn inert_clipped(text: &str, max: usize) -> String {
-    let mut out = inert_chars(text.chars().take(max), max);
+    let mut out = replace_chars(text.chars().take(max), inert_char);
     if text.chars().count() > max {
         out.push('…');
     }
     out
 }
 
-fn inert_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
-    let mut out = String::with_capacity(capacity.min(4096));
+fn inert_char(c: char) -> Option<&'static str> {
+    match c {
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '|' => Some("\\|"),
+        '`' => Some("'"),
+        '@' => Some("@\u{200b}"),
+        '\n' | '\r' => Some(" "),
+        _ => None,
+    }
+}
+
+/// `chars` with each one `with` names replaced by what it names: the loop every escaper here
+/// (and the eval report's HTML one) shares.
+pub(crate) fn replace_chars(
+    chars: impl IntoIterator<Item = char>,
+    with: impl Fn(char) -> Option<&'static str>,
+) -> String {
+    let mut out = String::new();
     for c in chars {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '`' => out.push('\''),
-            '@' => out.push_str("@\u{200b}"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
+        match with(c) {
+            Some(s) => out.push_str(s),
+            None => out.push(c),
         }
     }
     out
