@@ -787,21 +787,26 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// `octo/app` in pull-request mode with `credential`.
+    fn new_repo(credential: Credential) -> NewRepo {
+        NewRepo {
+            full_name: "octo/app".into(),
+            mode: Mode::Pr,
+            default_branch: None,
+            credential,
+            webhook_secret_env: None,
+            clone_url: None,
+            settings: RepoSettings::default(),
+        }
+    }
+
     fn repo(store: &SqliteStore) -> Repo {
         store
-            .create_repo(&NewRepo {
-                full_name: "octo/app".into(),
-                mode: Mode::Pr,
-                default_branch: None,
-                credential: Credential {
-                    token_env: Some("OCTO_TOKEN".into()),
-                    github_app: None,
-                    read_token_env: None,
-                },
-                webhook_secret_env: None,
-                clone_url: None,
-                settings: RepoSettings::default(),
-            })
+            .create_repo(&new_repo(Credential {
+                token_env: Some("OCTO_TOKEN".into()),
+                github_app: None,
+                read_token_env: None,
+            }))
             .unwrap()
     }
 
@@ -817,15 +822,7 @@ mod tests {
         let s = SqliteStore::in_memory().unwrap();
         let r = repo(&s);
         assert_eq!(s.repo_by_name("OCTO/app").unwrap().unwrap().id, r.id);
-        let again = s.create_repo(&NewRepo {
-            full_name: "octo/app".into(),
-            mode: Mode::Pr,
-            default_branch: None,
-            credential: r.credential.clone(),
-            webhook_secret_env: None,
-            clone_url: None,
-            settings: RepoSettings::default(),
-        });
+        let again = s.create_repo(&new_repo(r.credential.clone()));
         assert!(matches!(again, Err(StoreError::Conflict(_))));
         let mut changed = r.clone();
         changed.mode = Mode::Observe;
