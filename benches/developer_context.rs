@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
 
 use codex_orchestrator::git::{Checkout, GixCheckout};
 use codex_orchestrator::roles::developer::context::{Want, index, select};
@@ -59,12 +58,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let t = Instant::now();
-    let head = generate(dir.path(), files);
-    eprintln!(
-        "generated {files} files in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let (head, took) = support::timed(|| generate(dir.path(), files));
+    eprintln!("generated {files} files in {:.1} s", took.as_secs_f64());
     let checkout = GixCheckout::open(dir.path()).unwrap();
     let cache = checkout.git_dir().join("codex-orchestrator");
     let want_text =
@@ -84,42 +79,41 @@ fn main() {
     let mut first = None;
     for _ in 0..RUNS {
         let _ = std::fs::remove_dir_all(&cache);
-        let t = Instant::now();
-        let (idx, cached) = index(&checkout, &head).unwrap();
-        cold.push(t.elapsed());
+        let ((idx, cached), took) = support::timed(|| index(&checkout, &head).unwrap());
+        cold.push(took);
         assert!(!cached);
-        let t = Instant::now();
-        let (idx2, cached) = index(&checkout, &head).unwrap();
-        warm.push(t.elapsed());
+        let ((idx2, cached), took) = support::timed(|| index(&checkout, &head).unwrap());
+        warm.push(took);
         assert!(cached && idx2 == idx);
-        let t = Instant::now();
-        let sel = select(
-            &idx,
-            &Want {
-                text: want_text.clone(),
-                named: &named,
-                tasks_dir: "tasks",
-                own_task: "",
-            },
-            12_000,
-            &read,
-        );
-        chosen.push(t.elapsed());
+        let (sel, took) = support::timed(|| {
+            select(
+                &idx,
+                &Want {
+                    text: want_text.clone(),
+                    named: &named,
+                    tasks_dir: "tasks",
+                    own_task: "",
+                },
+                12_000,
+                &read,
+            )
+        });
+        chosen.push(took);
         first.get_or_insert((idx.files.len(), sel));
     }
     let (n, sel) = first.unwrap();
     println!("developer context on {n} files (median of {RUNS}):");
     println!(
         "  index, no cache:     {:>8.1} ms",
-        support::median(cold).as_secs_f64() * 1e3
+        support::ms(support::median(cold))
     );
     println!(
         "  index, from cache:   {:>8.1} ms",
-        support::median(warm).as_secs_f64() * 1e3
+        support::ms(support::median(warm))
     );
     println!(
         "  select files + map:  {:>8.1} ms",
-        support::median(chosen).as_secs_f64() * 1e3
+        support::ms(support::median(chosen))
     );
     println!(
         "  shown: {:?}",

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use codex_orchestrator::git::{Checkout, GixCheckout};
 
@@ -65,19 +64,18 @@ fn generate(dir: &Path, files: usize) -> (String, String) {
 }
 
 fn time<T>(label: &str, mut f: impl FnMut() -> T, check: impl Fn(&T) -> String) {
-    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut times = Vec::with_capacity(RUNS);
     let mut note = String::new();
     for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = f();
-        times.push(start.elapsed());
+        let (out, took) = support::timed(&mut f);
+        times.push(took);
         note = check(&out);
     }
-    times.sort();
+    let s = support::Spread::of(times);
     println!(
         "{label:<44} min {:>8.1} ms  median {:>8.1} ms  ({note})",
-        times[0].as_secs_f64() * 1e3,
-        times[RUNS / 2].as_secs_f64() * 1e3
+        support::ms(s.min),
+        support::ms(s.median)
     );
 }
 
@@ -88,11 +86,10 @@ fn main() {
         .unwrap_or(100_000);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    let start = Instant::now();
-    let (base, head) = generate(dir, files);
+    let ((base, head), took) = support::timed(|| generate(dir, files));
     println!(
         "generated {files} files + a 400-file change with git fast-import in {:.1} s",
-        start.elapsed().as_secs_f64()
+        took.as_secs_f64()
     );
 
     time(

@@ -2,23 +2,21 @@
 //! load (parse + validate), and the whole `tasks next` command over files on disk.
 //! Run: `cargo bench --bench tasks_next` (plain main, no harness).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use codex_orchestrator::cli::tasks_cmd::{TasksCommand, TasksContext, run};
 use codex_orchestrator::tasks::generate::generated_task_files;
 use codex_orchestrator::tasks::{default_states, load_from_memory, next_task};
 
-fn stats(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let total: Duration = samples.iter().sum();
-    let mean = total / samples.len() as u32;
+mod support;
+
+use support::Spread;
+
+fn stats(name: &str, samples: Vec<Duration>) {
+    let s = Spread::of(samples);
     println!(
         "{name:<42} n={:<5} min {:>10.3?}  median {:>10.3?}  mean {:>10.3?}  max {:>10.3?}",
-        samples.len(),
-        samples[0],
-        samples[samples.len() / 2],
-        mean,
-        samples[samples.len() - 1]
+        s.n, s.min, s.median, s.mean, s.max
     );
 }
 
@@ -31,22 +29,10 @@ fn main() {
     let chosen = next_task(&set.tasks).id();
     println!("1,000 generated tasks; next = {chosen:?}");
 
-    let samples = (0..2000)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(next_task(std::hint::black_box(&set.tasks)).id());
-            t.elapsed()
-        })
-        .collect();
+    let samples = support::samples(2000, || next_task(std::hint::black_box(&set.tasks)).id());
     stats("next_task (choice only)", samples);
 
-    let samples = (0..30)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(load_from_memory(files.clone(), &states));
-            t.elapsed()
-        })
-        .collect();
+    let samples = support::samples(30, || load_from_memory(files.clone(), &states));
     stats("load_from_memory (parse + validate)", samples);
 
     let dir = std::env::temp_dir().join(format!("tasks-bench-{}", std::process::id()));
@@ -59,9 +45,7 @@ fn main() {
     let samples = (0..30)
         .map(|_| {
             let mut out = Vec::new();
-            let t = Instant::now();
-            let code = run(&cmd, &ctx, &mut out).unwrap();
-            let e = t.elapsed();
+            let (code, e) = support::timed(|| run(&cmd, &ctx, &mut out).unwrap());
             assert_eq!(code, 0);
             e
         })

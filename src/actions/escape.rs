@@ -13,23 +13,6 @@ pub fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Text safe inside a Markdown table cell of a job summary: no pipes, no HTML, one line.
-pub fn table_cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '`' => out.push('\''),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A random 128-bit hex token: heredoc delimiters and `stop-commands` tokens that text
 /// from a pull request cannot predict.
 pub fn random_token() -> String {
@@ -49,14 +32,6 @@ pub fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn table_cells_cannot_break_the_table() {
-        assert_eq!(
-            table_cell("a|b\n<img src=x>`c`"),
-            "a\\|b &lt;img src=x&gt;'c'"
-        );
-    }
 
     #[test]
     fn escapes_like_the_actions_toolkit() {

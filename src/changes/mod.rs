@@ -326,6 +326,17 @@ impl ChangeSet {
             .collect()
     }
 
+    /// The files of every commit this set writes, in order.
+    pub fn committed_files(&self) -> impl Iterator<Item = &FileWrite> {
+        self.writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Commit(c) => Some(c.files.iter()),
+                _ => None,
+            })
+            .flatten()
+    }
+
     /// The head branches of the pull requests this set upserts.
     pub fn pull_request_heads(&self) -> impl Iterator<Item = &str> {
         self.writes.iter().filter_map(|w| match w {

@@ -2,6 +2,7 @@
 //! and dry runs) or did (a publish), with the model-written text made inert in Markdown.
 
 use super::{BranchState, ChangeSet, Target, Write};
+use crate::vocab::markdown::inert_clipped as inert;
 
 /// What became (or would become) of one write.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -34,26 +35,6 @@ fn with(word: &str, detail: &str) -> String {
     } else {
         format!("{word}: {detail}")
     }
-}
-
-/// Model-written or user-written text made inert for one line of Markdown.
-pub(crate) fn inert(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(max) {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '`' => out.push('\''),
-            '@' => out.push_str("@\u{200b}"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
 }
 
 fn short(sha: &str) -> &str {

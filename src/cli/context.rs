@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::args::Global;
 use crate::actions::{Level, Place, Runner};
-use crate::config::{self, CliOverrides, ConfigError, Effective};
+use crate::config::{self, CliOverrides, ConfigError, Effective, Problem};
 use crate::git::{Checkout, GixCheckout};
 
 pub struct Context {
@@ -59,17 +59,7 @@ impl Context {
             runner.mask(token.expose());
         }
         for w in &effective.warnings {
-            let place = Place {
-                file: Some(w.origin.clone()),
-                line: w.line,
-                title: Some("codex-orchestrator configuration".into()),
-            };
-            let key = w
-                .key
-                .as_deref()
-                .map(|k| format!("{k}: "))
-                .unwrap_or_default();
-            runner.annotate(Level::Warning, &place, &format!("{key}{}", w.message));
+            annotate_problem(&runner, Level::Warning, w);
         }
         Ok(Context {
             config_path,
@@ -126,4 +116,19 @@ impl Context {
             }
         }
     }
+}
+
+/// A configuration problem as an annotation on its file and line.
+pub(super) fn annotate_problem(runner: &Runner, level: Level, p: &Problem) {
+    let place = Place {
+        file: Some(p.origin.clone()),
+        line: p.line,
+        title: Some("codex-orchestrator configuration".into()),
+    };
+    let key = p
+        .key
+        .as_deref()
+        .map(|k| format!("{k}: "))
+        .unwrap_or_default();
+    runner.annotate(level, &place, &format!("{key}{}", p.message));
 }

@@ -107,32 +107,35 @@ pub fn execute(
         .enable_all()
         .build()
         .map_err(|e| RoleError::Failed(e.into()))?;
+    // The surroundings but the default branch, which only the forge knows.
+    let on = On {
+        ctx,
+        config,
+        routing,
+        event,
+        args,
+        default_branch: "",
+    };
     runtime.block_on(async {
         match &ctx.forge {
             ForgeChoice::GitHub => {
                 let (forge, default_branch) =
                     super::forge::github(config, event, &ctx.runner).await?;
-                let on = On {
-                    ctx,
-                    config,
-                    routing,
-                    event,
-                    args,
+                On {
                     default_branch: &default_branch,
-                };
-                on.role(role, &forge).await
+                    ..on
+                }
+                .role(role, &forge)
+                .await
             }
             ForgeChoice::Local(dir) => {
                 let (forge, default_branch) = super::forge::local(config, dir)?;
-                let on = On {
-                    ctx,
-                    config,
-                    routing,
-                    event,
-                    args,
+                On {
                     default_branch: &default_branch,
-                };
-                on.role(role, &forge).await
+                    ..on
+                }
+                .role(role, &forge)
+                .await
             }
         }
     })

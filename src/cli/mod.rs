@@ -143,18 +143,8 @@ fn report_failure(failure: &Failure) {
     let runner = Runner::from_env();
     if let Some(config) = failure.error.downcast_ref::<ConfigError>() {
         for p in &config.problems {
-            let place = Place {
-                file: Some(p.origin.clone()),
-                line: p.line,
-                title: Some("codex-orchestrator configuration".into()),
-            };
-            let key = p
-                .key
-                .as_deref()
-                .map(|k| format!("{k}: "))
-                .unwrap_or_default();
             if runner.in_actions {
-                runner.annotate(Level::Error, &place, &format!("{key}{}", p.message));
+                context::annotate_problem(&runner, Level::Error, p);
             }
         }
     } else if runner.in_actions {

@@ -7,12 +7,12 @@ use super::Failure;
 use super::args::RunArgs;
 use super::context::Context;
 use super::execute::{Executed, execute};
-use crate::actions::escape::table_cell as cell;
 use crate::event::{
     Decision, Event, Payload, RouteSettings, Routing, route, route::apply_settings,
 };
 use crate::report::{self, EventInfo, Outcome, Report};
 use crate::roles::{Role, RoleError};
+use crate::vocab::markdown::table_cell as cell;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<u8, Failure> {
     let event = read_event(args)?;

@@ -21,6 +21,30 @@ pub struct CliOverrides {
     pub dry_run: bool,
 }
 
+/// Variables that set one text setting each: the variable, the key it sets, how.
+type TextVar = (&'static str, &'static str, fn(&mut Config, String));
+const TEXT_VARS: [TextVar; 5] = [
+    ("GITHUB_API_URL", "github.api_url", |c, v| {
+        c.github.api_url = v.trim_end_matches('/').to_string()
+    }),
+    ("DEFAULT_BRANCH", "project.default_branch", |c, v| {
+        c.project.default_branch = Some(v)
+    }),
+    (
+        "CODEX_DEVELOPER_WORKFLOW",
+        "workflow.developer_workflow",
+        |c, v| c.workflow.developer_workflow = Some(v),
+    ),
+    (
+        "CODEX_REVIEW_WORKFLOW",
+        "developer.review_workflow",
+        |c, v| c.developer.review_workflow = Some(v),
+    ),
+    ("CODEX_BOT_LOGIN", "github.login", |c, v| {
+        c.github.login = Some(v)
+    }),
+];
+
 /// Applies the environment (`OLLAMA_BASE_URL`, `LLM_<ROLE>_MODEL`, `LLM_BOOST_MODEL`,
 /// `GH_TOKEN`/`GITHUB_TOKEN`, `GITHUB_API_URL`, `DEFAULT_BRANCH`). Empty values count as unset,
 /// as unset action inputs arrive empty.
@@ -62,25 +86,11 @@ pub fn apply_env(
             break;
         }
     }
-    if let Some(v) = get("GITHUB_API_URL") {
-        config.github.api_url = v.trim_end_matches('/').to_string();
-        note("github.api_url", "GITHUB_API_URL");
-    }
-    if let Some(v) = get("DEFAULT_BRANCH") {
-        config.project.default_branch = Some(v);
-        note("project.default_branch", "DEFAULT_BRANCH");
-    }
-    if let Some(v) = get("CODEX_DEVELOPER_WORKFLOW") {
-        config.workflow.developer_workflow = Some(v);
-        note("workflow.developer_workflow", "CODEX_DEVELOPER_WORKFLOW");
-    }
-    if let Some(v) = get("CODEX_REVIEW_WORKFLOW") {
-        config.developer.review_workflow = Some(v);
-        note("developer.review_workflow", "CODEX_REVIEW_WORKFLOW");
-    }
-    if let Some(v) = get("CODEX_BOT_LOGIN") {
-        config.github.login = Some(v);
-        note("github.login", "CODEX_BOT_LOGIN");
+    for (var, key, set) in TEXT_VARS {
+        if let Some(v) = get(var) {
+            set(config, v);
+            note(key, var);
+        }
     }
     if let Some(v) = get("CODEX_GITHUB_MAX_WAIT") {
         // A value that is not a number of seconds is reported by `config check`; here it keeps

@@ -3,17 +3,14 @@
 //! budget, edit parser and applier, safety rules and test-and-fix loop). Its change set is then
 //! written over a copy of the repository, the hidden tests are copied in, and they decide.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::Server;
-use super::cases::Case;
 use super::measure::{CaseResult, DeveloperFigures};
-use super::sandbox::{self, Sandbox};
-use crate::changes::Write;
+use super::sandbox::{self, CaseRun, Models};
 use crate::forge::ForgeRead;
-use crate::llm::{Ledger, PromptLibrary, Tier};
+use crate::llm::Tier;
 use crate::roles::developer::{self, DevModel, Pick};
 use crate::vocab::Role;
 
@@ -44,31 +41,19 @@ fn said(outcome: &str) -> Said {
     }
 }
 
-pub async fn run(
-    case: &Case,
-    model: &str,
-    server: &Server,
-    sandbox: &Sandbox,
-    result: &mut CaseResult,
-) -> anyhow::Result<()> {
+pub async fn run(run: &CaseRun<'_>, result: &mut CaseResult) -> anyhow::Result<()> {
+    let (case, model, server, sandbox) = (run.case, run.model, run.server, run.sandbox);
     let task = sandbox::task_file(case, crate::tasks::QUEUED);
-    let forge = sandbox::forge(sandbox, case, std::slice::from_ref(&task))?;
-    let checkout = forge.snapshot(sandbox::BRANCH)?;
-    let config = sandbox::config(&checkout, &server.llm, Role::Developer, model)?;
+    let (forge, checkout, config) = run.prepare(Role::Developer, std::slice::from_ref(&task))?;
     let base = forge
         .branch(sandbox::BRANCH)
         .await?
         .context("the case's forge has no main branch")?;
     let host = sandbox::Host::new(case, server, &checkout, None, false, true);
     let rc = host.context(&config, &forge, &base);
-    let ledger = Ledger::default();
-    let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
-    let library = PromptLibrary::load(None)?;
+    let models = Models::connect(&config, server)?;
     let route = config.model_routing().route(Role::Developer, Tier::Normal);
-    let started = Instant::now();
-    llm.preflight(&[model.to_string()])
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = models.preflight(model).await?;
     let picked = match developer::pick(&rc, Some(&sandbox::TASK.to_string()), false, true).await? {
         Pick::Go(p) => *p,
         Pick::Stop(out) => anyhow::bail!(
@@ -78,15 +63,14 @@ pub async fn run(
         Pick::NeedsModel { task } => anyhow::bail!("{task} needs a model"),
     };
     let dev = DevModel {
-        llm: llm.as_ref(),
+        llm: models.llm.as_ref(),
         route,
         settings: &config.llm,
-        library: &library,
-        ledger: &ledger,
+        library: &models.library,
+        ledger: &models.ledger,
     };
     let out = developer::work(&rc, &picked, Some(&dev)).await;
-    result.seconds = started.elapsed().as_secs_f64();
-    result.add_calls(&ledger.records());
+    models.record(started, result);
     let out = out?;
 
     let mut figures = DeveloperFigures {
@@ -123,13 +107,7 @@ pub async fn run(
     let task_path = task.0.clone();
     let overlay: Vec<(String, Option<Vec<u8>>)> = out
         .changes
-        .writes
-        .iter()
-        .filter_map(|w| match w {
-            Write::Commit(c) => Some(c.files.iter()),
-            _ => None,
-        })
-        .flatten()
+        .committed_files()
         .filter(|f| f.path != task_path)
         .map(|f| {
             (

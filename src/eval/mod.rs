@@ -187,10 +187,16 @@ async fn one(server: &Server, model: &str, case: &Case) -> CaseResult {
         }
     };
     result.workdir = sandbox.path().display().to_string();
+    let run = sandbox::CaseRun {
+        case,
+        model,
+        server,
+        sandbox: &sandbox,
+    };
     let done = match case.role {
-        Role::Developer => developer::run(case, model, server, &sandbox, &mut result).await,
-        Role::Reviewer => reviewer::run(case, model, server, &sandbox, &mut result).await,
-        _ => planner::run(case, model, server, &sandbox, &mut result).await,
+        Role::Developer => developer::run(&run, &mut result).await,
+        Role::Reviewer => reviewer::run(&run, &mut result).await,
+        _ => planner::run(&run, &mut result).await,
     };
     if let Err(e) = done {
         result.passed = false;

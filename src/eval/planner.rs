@@ -3,28 +3,16 @@
 //! task files it proposes are then validated with the repository's tasks by the tasks engine
 //! (schema, ids, dependencies, cycles) and held to the case's bounds (count, estimates).
 
-use std::time::Instant;
-
-use super::Server;
-use super::cases::Case;
 use super::measure::{CaseResult, PlannerFigures};
-use super::sandbox::{self, Sandbox};
-use crate::changes::Write;
+use super::sandbox::{self, CaseRun, Models};
 use crate::forge::ForgeRead;
-use crate::llm::{Ledger, PromptLibrary, Tier};
+use crate::llm::Tier;
 use crate::roles::planner::{self, ModelSide};
 use crate::vocab::Role;
 
-pub async fn run(
-    case: &Case,
-    model: &str,
-    server: &Server,
-    sandbox: &Sandbox,
-    result: &mut CaseResult,
-) -> anyhow::Result<()> {
-    let forge = sandbox::forge(sandbox, case, &[])?;
-    let checkout = forge.snapshot(sandbox::BRANCH)?;
-    let config = sandbox::config(&checkout, &server.llm, Role::Planner, model)?;
+pub async fn run(run: &CaseRun<'_>, result: &mut CaseResult) -> anyhow::Result<()> {
+    let (case, model, server) = (run.case, run.model, run.server);
+    let (forge, checkout, config) = run.prepare(Role::Planner, &[])?;
     let base = forge
         .branch(sandbox::BRANCH)
         .await?
@@ -38,23 +26,17 @@ pub async fn run(
         false,
     );
     let rc = host.context(&config, &forge, &base);
-    let ledger = Ledger::default();
-    let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
-    let library = PromptLibrary::load(None)?;
+    let models = Models::connect(&config, server)?;
     let side = ModelSide {
-        llm: llm.as_ref(),
+        llm: models.llm.as_ref(),
         route: config.model_routing().route(Role::Planner, Tier::Normal),
         settings: &config.llm,
-        library: &library,
+        library: &models.library,
         repo: &host.run.repository,
     };
-    let started = Instant::now();
-    llm.preflight(&[model.to_string()])
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = models.preflight(model).await?;
     let out = planner::run(&rc, &side).await;
-    result.seconds = started.elapsed().as_secs_f64();
-    result.add_calls(&ledger.records());
+    models.record(started, result);
     let out = match out {
         Ok(out) => out,
         Err(e) => {
@@ -68,13 +50,7 @@ pub async fn run(
 
     let proposed: Vec<(String, Vec<u8>)> = out
         .changes
-        .writes
-        .iter()
-        .filter_map(|w| match w {
-            Write::Commit(c) => Some(c.files.iter()),
-            _ => None,
-        })
-        .flatten()
+        .committed_files()
         .filter_map(|f| f.text.clone().map(|t| (f.path.clone(), t.into_bytes())))
         .collect();
     let states = &config.tasks.states;

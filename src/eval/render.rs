@@ -4,8 +4,8 @@
 //! and notes come from servers and case files, so every one is escaped where it lands.
 
 use super::Report;
-use super::measure::Summary;
-use crate::actions::escape::table_cell as cell;
+use super::measure::{CaseResult, Summary};
+use crate::vocab::markdown::{replace_chars, table_cell as cell};
 
 /// The table per model × role, then the recommendations (plain text).
 pub fn table(report: &Report) -> String {
@@ -97,20 +97,41 @@ fn recommendations(report: &Report) -> String {
     out
 }
 
+/// One case's cells, unescaped: role, model, case, passed, well-formed, seconds, tokens in / out,
+/// and what happened.
+fn case_row(r: &CaseResult) -> [String; 8] {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    [
+        r.role.clone(),
+        r.model.clone(),
+        r.case.clone(),
+        yes(r.passed),
+        yes(r.well_formed),
+        format!("{:.1}", r.seconds),
+        format!("{} / {}", r.prompt_tokens, r.output_tokens),
+        r.error.clone().unwrap_or_else(|| r.note.clone()),
+    ]
+}
+
+/// One table row of escaped cells.
+fn html_row(cells: &[String]) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|c| format!("<td>{}</td>", html(c)))
+        .collect();
+    format!("<tr>{cells}</tr>\n")
+}
+
 /// Text safe in HTML (and SVG) text and attributes.
 fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    replace_chars(text.chars(), |c| match c {
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '&' => Some("&amp;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    })
 }
 
 /// The Markdown report: the summary table, the recommendations, the chart and every case.
@@ -149,18 +170,8 @@ pub fn markdown(report: &Report) -> String {
     md.push_str("\n<details><summary>Every case</summary>\n\n");
     md.push_str("| Role | Model | Case | Passed | Well-formed | s | Tokens in / out | What happened |\n|---|---|---|---|---|---|---|---|\n");
     for r in &report.results {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.1} | {} / {} | {} |\n",
-            cell(&r.role),
-            cell(&r.model),
-            cell(&r.case),
-            if r.passed { "yes" } else { "no" },
-            if r.well_formed { "yes" } else { "no" },
-            r.seconds,
-            r.prompt_tokens,
-            r.output_tokens,
-            cell(r.error.as_deref().unwrap_or(&r.note))
-        ));
+        let cells: Vec<String> = case_row(r).iter().map(|c| cell(c)).collect();
+        md.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     md.push_str("\n</details>\n");
     md
@@ -179,27 +190,11 @@ pub fn markdown_report(report: &Report) -> String {
 pub fn html_report(report: &Report) -> String {
     let mut rows = String::new();
     for s in &report.summary {
-        let r = row(s);
-        rows.push_str("<tr>");
-        for c in &r {
-            rows.push_str(&format!("<td>{}</td>", html(c)));
-        }
-        rows.push_str("</tr>\n");
+        rows.push_str(&html_row(&row(s)));
     }
     let mut cases = String::new();
     for r in &report.results {
-        cases.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{} / {}</td><td>{}</td></tr>\n",
-            html(&r.role),
-            html(&r.model),
-            html(&r.case),
-            if r.passed { "yes" } else { "no" },
-            if r.well_formed { "yes" } else { "no" },
-            r.seconds,
-            r.prompt_tokens,
-            r.output_tokens,
-            html(r.error.as_deref().unwrap_or(&r.note))
-        ));
+        cases.push_str(&html_row(&case_row(r)));
     }
     let notes: String = report
         .recommendation_notes

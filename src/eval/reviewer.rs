@@ -4,17 +4,14 @@
 //! checks, the model's chunks and the verdict's settling). Its result is compared with the case's
 //! expected verdict and criterion statuses.
 
-use std::time::Instant;
-
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::Server;
-use super::cases::{Case, OneOrMany};
+use super::cases::OneOrMany;
 use super::measure::{CaseResult, ReviewerFigures};
-use super::sandbox::{self, Sandbox};
+use super::sandbox::{self, CaseRun, Models};
 use crate::forge::ForgeRead;
-use crate::llm::{Ledger, PromptLibrary, Tier};
+use crate::llm::Tier;
 use crate::roles::reviewer::{self, ModelSide, run::PrInfo};
 use crate::vocab::Role;
 
@@ -35,17 +32,10 @@ struct Criterion {
     status: String,
 }
 
-pub async fn run(
-    case: &Case,
-    model: &str,
-    server: &Server,
-    sandbox: &Sandbox,
-    result: &mut CaseResult,
-) -> anyhow::Result<()> {
+pub async fn run(run: &CaseRun<'_>, result: &mut CaseResult) -> anyhow::Result<()> {
+    let (case, model, server) = (run.case, run.model, run.server);
     let task = sandbox::task_file(case, "in_review");
-    let forge = sandbox::forge(sandbox, case, std::slice::from_ref(&task))?;
-    let checkout = forge.snapshot(sandbox::BRANCH)?;
-    let config = sandbox::config(&checkout, &server.llm, Role::Reviewer, model)?;
+    let (forge, checkout, config) = run.prepare(Role::Reviewer, std::slice::from_ref(&task))?;
     let number = sandbox::open_pull_request(&forge, case, &config).await?;
     let pr = forge.pull_request(number).await?;
     let host = sandbox::Host::new(
@@ -57,14 +47,12 @@ pub async fn run(
         false,
     );
     let rc = host.context(&config, &forge, &pr.base_sha);
-    let ledger = Ledger::default();
-    let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
-    let library = PromptLibrary::load(None)?;
+    let models = Models::connect(&config, server)?;
     let side = ModelSide {
-        llm: llm.as_ref(),
+        llm: models.llm.as_ref(),
         route: config.model_routing().route(Role::Reviewer, Tier::Normal),
         settings: &config.llm,
-        library: &library,
+        library: &models.library,
     };
     let info = PrInfo {
         number,
@@ -74,12 +62,9 @@ pub async fn run(
         head_sha: pr.head_sha.clone(),
         base_sha: pr.base_sha.clone(),
     };
-    let started = Instant::now();
-    llm.preflight(&[model.to_string()])
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = models.preflight(model).await?;
     let usage = || {
-        let records = ledger.records();
+        let records = models.ledger.records();
         (
             String::new(),
             records
@@ -89,9 +74,7 @@ pub async fn run(
         )
     };
     let out = reviewer::run::run(&rc, info, Some(&side), usage).await;
-    result.seconds = started.elapsed().as_secs_f64();
-    let calls = ledger.records();
-    result.add_calls(&calls);
+    let calls = models.record(started, result);
     let out = out?;
     let detail: Detail = serde_json::from_value(
         out.detail

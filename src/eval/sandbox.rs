@@ -3,16 +3,19 @@
 //! when the case ends, whatever happened, so a run leaves nothing behind and writes nowhere else.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context as _;
 
 use super::Server;
 use super::cases::{Case, Files};
+use super::measure::CaseResult;
 use crate::config::{CliOverrides, Config};
 use crate::forge::local::LocalForge;
 use crate::forge::{FileChange, Forge, ForgeRead, NewCommit, NewPullRequest};
 use crate::host::{DiskRepo, ProcessTests, SystemClock};
-use crate::llm::LlmSettings;
+use crate::llm::{CallRecord, Ledger, Llm, LlmSettings, PromptLibrary};
 use crate::roles::context::{RoleContext, RunInfo};
 use crate::tasks::{TaskId, TaskMeta};
 use crate::vocab::Role;
@@ -237,6 +240,69 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What every case run starts from: the case, the model under test, the eval's server and the
+/// case's own sandbox.
+#[derive(Clone, Copy)]
+pub struct CaseRun<'a> {
+    pub case: &'a Case,
+    pub model: &'a str,
+    pub server: &'a Server,
+    pub sandbox: &'a Sandbox,
+}
+
+impl CaseRun<'_> {
+    /// The case's forge (its repository plus `extra` on `main`), a checkout of `main`, and the
+    /// case's configuration with this run's server and model for `role`.
+    pub fn prepare(
+        &self,
+        role: Role,
+        extra: &[(String, String)],
+    ) -> anyhow::Result<(LocalForge, PathBuf, Config)> {
+        let forge = forge(self.sandbox, self.case, extra)?;
+        let checkout = forge.snapshot(BRANCH)?;
+        let config = config(&checkout, &self.server.llm, role, self.model)?;
+        Ok((forge, checkout, config))
+    }
+}
+
+/// The model side of a case run: the client over the eval's server, the ledger its calls are
+/// recorded in, and the built-in prompts.
+pub struct Models {
+    pub ledger: Ledger,
+    pub llm: Arc<dyn Llm>,
+    pub library: PromptLibrary,
+}
+
+impl Models {
+    pub fn connect(config: &Config, server: &Server) -> anyhow::Result<Models> {
+        let ledger = Ledger::default();
+        let llm = crate::llm::connect(&config.llm, ledger.clone(), server.secrets.clone())?;
+        Ok(Models {
+            ledger,
+            llm,
+            library: PromptLibrary::load(None)?,
+        })
+    }
+
+    /// Checks that the server has `model`, then starts the case's clock.
+    pub async fn preflight(&self, model: &str) -> anyhow::Result<Instant> {
+        let started = Instant::now();
+        self.llm
+            .preflight(&[model.to_string()])
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(started)
+    }
+
+    /// Stops the clock into `result` and adds the calls made so far; returns those calls.
+    pub fn record(&self, started: Instant, result: &mut CaseResult) -> Vec<CallRecord> {
+        result.seconds = started.elapsed().as_secs_f64();
+        let calls = self.ledger.records();
+        result.add_calls(&calls);
+        calls
+    }
 }
 
 /// What a role run in a case's forge gets besides the forge and the configuration: the run's

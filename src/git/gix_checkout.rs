@@ -241,6 +241,15 @@ impl GixCheckout {
         Ok(out)
     }
 
+    /// What one side of a file diff needs besides its path and mode.
+    fn load(&self, (_, mode, id): &End, min_abbrev: usize) -> Result<Loaded, GitError> {
+        Ok(Loaded {
+            data: self.content(*mode, *id)?,
+            hex: id.to_string(),
+            short: self.short_id(*id, min_abbrev),
+        })
+    }
+
     fn file_diff(
         &self,
         change: gix::object::tree::diff::ChangeDetached,
@@ -248,135 +257,106 @@ impl GixCheckout {
     ) -> Result<Option<FileDiff>, GitError> {
         use gix::object::tree::diff::ChangeDetached as C;
         // (kind, old (path, mode, id), new (path, mode, id), similarity)
-        type End = (gix::bstr::BString, Mode, ObjectId);
-        let (mut kind, old, new, similarity): (ChangeKind, Option<End>, Option<End>, Option<u8>) =
-            match change {
-                C::Addition {
-                    location,
-                    entry_mode,
-                    id,
-                    ..
-                } => {
-                    let Some(mode) = to_mode(entry_mode.kind()) else {
-                        return Ok(None);
-                    };
-                    (ChangeKind::Added, None, Some((location, mode, id)), None)
-                }
-                C::Deletion {
-                    location,
-                    entry_mode,
-                    id,
-                    ..
-                } => {
-                    let Some(mode) = to_mode(entry_mode.kind()) else {
-                        return Ok(None);
-                    };
-                    (ChangeKind::Deleted, Some((location, mode, id)), None, None)
-                }
-                C::Modification {
-                    location,
-                    previous_entry_mode,
-                    previous_id,
-                    entry_mode,
-                    id,
-                } => {
-                    match (
-                        to_mode(previous_entry_mode.kind()),
-                        to_mode(entry_mode.kind()),
-                    ) {
-                        (Some(old_mode), Some(new_mode)) => (
-                            ChangeKind::Modified,
-                            Some((location.clone(), old_mode, previous_id)),
-                            Some((location, new_mode, id)),
-                            None,
-                        ),
-                        // tree ↔ non-tree: the children are reported separately.
-                        (Some(old_mode), None) => (
-                            ChangeKind::Deleted,
-                            Some((location, old_mode, previous_id)),
-                            None,
-                            None,
-                        ),
-                        (None, Some(new_mode)) => (
-                            ChangeKind::Added,
-                            None,
-                            Some((location, new_mode, id)),
-                            None,
-                        ),
-                        (None, None) => return Ok(None),
-                    }
-                }
-                C::Rewrite {
-                    source_location,
-                    source_entry_mode,
-                    source_id,
-                    diff,
-                    entry_mode,
-                    id,
-                    location,
-                    copy,
-                    ..
-                } => {
-                    let (Some(old_mode), Some(new_mode)) = (
-                        to_mode(source_entry_mode.kind()),
-                        to_mode(entry_mode.kind()),
-                    ) else {
-                        return Ok(None);
-                    };
-                    let similarity = diff.map_or(100, |d| {
-                        (d.similarity * 100.0).floor().clamp(0.0, 100.0) as u8
-                    });
-                    // Copies are not tracked (Rewrites::copies is None), so `copy` is false in practice.
-                    let kind = if copy {
-                        ChangeKind::Added
-                    } else {
-                        ChangeKind::Renamed
-                    };
-                    let old = if copy {
-                        None
-                    } else {
-                        Some((source_location, old_mode, source_id))
-                    };
-                    (
-                        kind,
-                        old,
+        type Sides = (ChangeKind, Option<End>, Option<End>, Option<u8>);
+        // A file only on one side: added (it is new) or deleted (it is old).
+        let one_sided = |added: bool, end: End| -> Sides {
+            if added {
+                (ChangeKind::Added, None, Some(end), None)
+            } else {
+                (ChangeKind::Deleted, Some(end), None, None)
+            }
+        };
+        let added = matches!(change, C::Addition { .. });
+        let (mut kind, old, new, similarity): Sides = match change {
+            C::Addition {
+                location,
+                entry_mode,
+                id,
+                ..
+            }
+            | C::Deletion {
+                location,
+                entry_mode,
+                id,
+                ..
+            } => {
+                let Some(mode) = to_mode(entry_mode.kind()) else {
+                    return Ok(None);
+                };
+                one_sided(added, (location, mode, id))
+            }
+            C::Modification {
+                location,
+                previous_entry_mode,
+                previous_id,
+                entry_mode,
+                id,
+            } => {
+                match (
+                    to_mode(previous_entry_mode.kind()),
+                    to_mode(entry_mode.kind()),
+                ) {
+                    (Some(old_mode), Some(new_mode)) => (
+                        ChangeKind::Modified,
+                        Some((location.clone(), old_mode, previous_id)),
                         Some((location, new_mode, id)),
-                        Some(similarity).filter(|_| !copy),
-                    )
+                        None,
+                    ),
+                    // tree ↔ non-tree: the children are reported separately.
+                    (Some(old_mode), None) => one_sided(false, (location, old_mode, previous_id)),
+                    (None, Some(new_mode)) => one_sided(true, (location, new_mode, id)),
+                    (None, None) => return Ok(None),
                 }
-            };
+            }
+            C::Rewrite {
+                source_location,
+                source_entry_mode,
+                source_id,
+                diff,
+                entry_mode,
+                id,
+                location,
+                copy,
+                ..
+            } => {
+                let (Some(old_mode), Some(new_mode)) = (
+                    to_mode(source_entry_mode.kind()),
+                    to_mode(entry_mode.kind()),
+                ) else {
+                    return Ok(None);
+                };
+                let similarity = diff.map_or(100, |d| {
+                    (d.similarity * 100.0).floor().clamp(0.0, 100.0) as u8
+                });
+                // Copies are not tracked (Rewrites::copies is None), so `copy` is false in practice.
+                let kind = if copy {
+                    ChangeKind::Added
+                } else {
+                    ChangeKind::Renamed
+                };
+                let old = if copy {
+                    None
+                } else {
+                    Some((source_location, old_mode, source_id))
+                };
+                (
+                    kind,
+                    old,
+                    Some((location, new_mode, id)),
+                    Some(similarity).filter(|_| !copy),
+                )
+            }
+        };
         if let (Some(o), Some(n)) = (&old, &new)
             && kind == ChangeKind::Modified
             && kind_of(o.1) != kind_of(n.1)
         {
             kind = ChangeKind::TypeChanged;
         }
-        let old_data = old
-            .as_ref()
-            .map(|(_, m, id)| self.content(*m, *id))
-            .transpose()?;
-        let new_data = new
-            .as_ref()
-            .map(|(_, m, id)| self.content(*m, *id))
-            .transpose()?;
-        let old_hex = old.as_ref().map(|o| o.2.to_string());
-        let new_hex = new.as_ref().map(|n| n.2.to_string());
-        let old_short = old.as_ref().map(|o| self.short_id(o.2, min_abbrev));
-        let new_short = new.as_ref().map(|n| self.short_id(n.2, min_abbrev));
-        let old_side = old.as_ref().map(|(p, m, _)| Side {
-            path: p.as_slice(),
-            mode: *m,
-            id: old_hex.as_deref().unwrap_or_default(),
-            short_id: old_short.as_deref().unwrap_or_default(),
-            data: old_data.as_deref().unwrap_or_default(),
-        });
-        let new_side = new.as_ref().map(|(p, m, _)| Side {
-            path: p.as_slice(),
-            mode: *m,
-            id: new_hex.as_deref().unwrap_or_default(),
-            short_id: new_short.as_deref().unwrap_or_default(),
-            data: new_data.as_deref().unwrap_or_default(),
-        });
+        let old_loaded = old.as_ref().map(|e| self.load(e, min_abbrev)).transpose()?;
+        let new_loaded = new.as_ref().map(|e| self.load(e, min_abbrev)).transpose()?;
+        let old_side = old.as_ref().zip(old_loaded.as_ref()).map(side);
+        let new_side = new.as_ref().zip(new_loaded.as_ref()).map(side);
         let r = render(
             old_side.as_ref(),
             new_side.as_ref(),
@@ -400,8 +380,8 @@ impl GixCheckout {
             change: kind,
             old_mode: old.as_ref().map(|o| o.1),
             new_mode: new.as_ref().map(|n| n.1),
-            old_id: old_hex,
-            new_id: new_hex,
+            old_id: old_loaded.map(|l| l.hex),
+            new_id: new_loaded.map(|l| l.hex),
             binary: r.binary,
             additions: r.additions,
             deletions: r.deletions,
@@ -541,5 +521,25 @@ fn kind_of(mode: Mode) -> u8 {
         Mode::File | Mode::Executable => 0,
         Mode::Symlink => 1,
         Mode::Submodule => 2,
+    }
+}
+
+/// One side of a changed file: its path, mode and blob (or submodule commit).
+type End = (gix::bstr::BString, Mode, ObjectId);
+
+/// A side's content and ids, loaded once for the patch renderer to borrow.
+struct Loaded {
+    data: Vec<u8>,
+    hex: String,
+    short: String,
+}
+
+fn side<'a>(((path, mode, _), loaded): (&'a End, &'a Loaded)) -> Side<'a> {
+    Side {
+        path: path.as_slice(),
+        mode: *mode,
+        id: &loaded.hex,
+        short_id: &loaded.short,
+        data: &loaded.data,
     }
 }

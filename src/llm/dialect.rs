@@ -93,9 +93,6 @@ impl Stream {
 pub(crate) trait Dialect: Send + Sync {
     fn api(&self) -> ApiKind;
 
-    /// The chat endpoint (a full URL).
-    fn chat_url(&self) -> String;
-
     /// The ways this server may be asked for JSON, best first, starting with the one known to
     /// work when an earlier call found out.
     fn schema_modes(&self) -> Vec<SchemaMode>;
@@ -111,6 +108,7 @@ pub(crate) trait Dialect: Send + Sync {
     /// Decodes one line of the stream into `stream`; `Ok(true)` when the answer is complete.
     fn decode(&self, model: &str, line: &str, stream: &mut Stream) -> Result<bool, LlmError>;
 
-    /// Checks the end of the stream: `done` tells whether [`Dialect::decode`] saw the end.
-    fn finish(&self, model: &str, done: bool, stream: &Stream) -> Result<(), LlmError>;
+    /// Why the stream ended before the answer did, if it did: `done` tells whether
+    /// [`Dialect::decode`] saw the end.
+    fn cut_short(&self, done: bool, stream: &Stream) -> Option<&'static str>;
 }

@@ -32,8 +32,10 @@ pub(crate) struct Driver {
     pub calibration: Calibration,
 }
 
-/// What the client found out before the call.
+/// What the client found out before the call, and where to send it.
 pub(crate) struct Plan {
+    /// The chat endpoint (a full URL).
+    pub url: String,
     pub budget: Budget,
     /// The context the server really has (what truncation is judged against).
     pub server_ctx: u32,
@@ -185,11 +187,10 @@ impl Driver {
                 plan.context_note
             ),
         });
-        let url = dialect.chat_url();
         let post = Post {
             http: &self.http,
             settings: &self.settings,
-            url: &url,
+            url: &plan.url,
             model,
             first_byte: req
                 .first_byte_timeout
@@ -251,7 +252,12 @@ impl Driver {
             Ok(done)
         })
         .await?;
-        dialect.finish(model, done, &stream)?;
+        if let Some(why) = dialect.cut_short(done, &stream) {
+            return Err(LlmError::StreamError {
+                model: model.to_string(),
+                message: why.into(),
+            });
+        }
 
         let c = &stream.counts;
         let output_tokens = c.output_tokens.unwrap_or(stream.chunks as u32);

@@ -19,6 +19,7 @@
 
 pub mod budget;
 pub(crate) mod calibrate;
+mod client;
 mod dialect;
 mod driver;
 mod error;
@@ -41,6 +42,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use budget::{Budget, estimate_message_tokens, estimate_tokens};
+pub use client::Client;
 pub use error::{LlmError, TimeoutPhase, context_advice};
 pub use fake::{Scripted, ScriptedLlm};
 pub use ollama::OllamaClient;

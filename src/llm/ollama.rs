@@ -13,16 +13,16 @@
 //!   as truncated output.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::budget::Budget;
+use super::client::Client;
 use super::dialect::{Call, Dialect, SchemaMode, Stream};
-use super::driver::{Driver, Plan};
-use super::progress::{CallRecord, Ledger, ProgressSink};
+use super::driver::Plan;
+use super::progress::CallRecord;
 use super::transport::probe_json;
 use super::{ApiKind, BoxFuture, ChatRequest, Llm, LlmError, LlmSettings, Reply, Think};
 
@@ -69,8 +69,10 @@ struct Cache {
 
 /// Client of Ollama's native API. One per run (it caches probes and `num_ctx` choices, and
 /// calibrates token estimates per model).
-pub struct OllamaClient {
-    driver: Driver,
+pub type OllamaClient = Client<Ollama>;
+
+/// What an Ollama client keeps per run: the probes and the `num_ctx` chosen per model.
+pub struct Ollama {
     cache: Mutex<Cache>,
 }
 
@@ -106,47 +108,29 @@ struct Chunk {
     eval_duration: Option<u64>,
 }
 
+/// The strings in a JSON array (none when it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn ns(v: Option<u64>) -> f64 {
     v.unwrap_or(0) as f64 / 1e9
 }
 
 impl OllamaClient {
     pub fn new(settings: LlmSettings) -> Result<Self, LlmError> {
-        Ok(OllamaClient {
-            driver: Driver::new(settings)?,
-            cache: Mutex::new(Cache::default()),
-        })
-    }
-
-    /// Records every call into this (shared) ledger.
-    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
-        self.driver.ledger = ledger;
-        self
-    }
-
-    /// Where progress lines go (`None`: nowhere). Default: stderr.
-    pub fn with_progress(mut self, sink: Option<Arc<dyn ProgressSink>>) -> Self {
-        self.driver.progress = sink;
-        self
-    }
-
-    /// Secrets replaced by `[REDACTED]` in every message before it leaves the process.
-    pub fn with_secrets(mut self, secrets: Vec<String>) -> Self {
-        self.driver.secrets = secrets;
-        self
-    }
-
-    pub fn settings(&self) -> &LlmSettings {
-        &self.driver.settings
-    }
-
-    pub fn ledger(&self) -> &Ledger {
-        &self.driver.ledger
-    }
-
-    /// What the run learned about `model`'s tokenizer.
-    pub fn calibration(&self, model: &str) -> super::calibrate::ModelCalibration {
-        self.driver.calibration.get(model)
+        Client::with_server(
+            settings,
+            Ollama {
+                cache: Mutex::new(Cache::default()),
+            },
+        )
     }
 
     fn url(&self, path: &str) -> String {
@@ -169,12 +153,9 @@ impl OllamaClient {
         .await
     }
 
-    /// `/api/version` (cached). Proves the server is reachable.
-    pub async fn version(&self) -> Result<String, LlmError> {
-        if let Some(v) = self.cache.lock().await.version.clone() {
-            return Ok(v);
-        }
-        let (status, v) = self.get_json("/api/version", None, "-").await?;
+    /// A GET of a server-wide endpoint that must answer 200.
+    async fn get_ok(&self, path: &str) -> Result<Value, LlmError> {
+        let (status, v) = self.get_json(path, None, "-").await?;
         if status != 200 {
             return Err(LlmError::Server {
                 status,
@@ -182,24 +163,26 @@ impl OllamaClient {
                 model: "-".into(),
             });
         }
+        Ok(v)
+    }
+
+    /// `/api/version` (cached). Proves the server is reachable.
+    pub async fn version(&self) -> Result<String, LlmError> {
+        if let Some(v) = self.server.cache.lock().await.version.clone() {
+            return Ok(v);
+        }
+        let v = self.get_ok("/api/version").await?;
         let ver = v["version"].as_str().unwrap_or("unknown").to_string();
-        self.cache.lock().await.version = Some(ver.clone());
+        self.server.cache.lock().await.version = Some(ver.clone());
         Ok(ver)
     }
 
     /// Model names from `/api/tags` (cached).
     pub async fn models(&self) -> Result<Vec<String>, LlmError> {
-        if let Some(t) = self.cache.lock().await.tags.clone() {
+        if let Some(t) = self.server.cache.lock().await.tags.clone() {
             return Ok(t);
         }
-        let (status, v) = self.get_json("/api/tags", None, "-").await?;
-        if status != 200 {
-            return Err(LlmError::Server {
-                status,
-                body: v.to_string(),
-                model: "-".into(),
-            });
-        }
+        let v = self.get_ok("/api/tags").await?;
         let mut names: Vec<String> = v["models"]
             .as_array()
             .map(|a| {
@@ -215,7 +198,7 @@ impl OllamaClient {
             .unwrap_or_default();
         names.sort();
         names.dedup();
-        self.cache.lock().await.tags = Some(names.clone());
+        self.server.cache.lock().await.tags = Some(names.clone());
         Ok(names)
     }
 
@@ -230,7 +213,7 @@ impl OllamaClient {
     /// `/api/show` for a model (cached). A missing model gives [`LlmError::ModelMissing`]
     /// listing the models the server has.
     pub async fn model_info(&self, model: &str) -> Result<ModelInfo, LlmError> {
-        if let Some(m) = self.cache.lock().await.models.get(model).cloned() {
+        if let Some(m) = self.server.cache.lock().await.models.get(model).cloned() {
             return Ok(m);
         }
         // Reachability first, for a clear "cannot reach" rather than a model error.
@@ -268,26 +251,13 @@ impl OllamaClient {
         let info = ModelInfo {
             name: model.to_string(),
             context_length,
-            capabilities: v["capabilities"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            capabilities: strings(&v["capabilities"]),
             architecture: arch,
             family: v["details"]["family"].as_str().map(str::to_string),
-            think_levels: v["thinking"]["values"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            think_levels: strings(&v["thinking"]["values"]),
         };
-        self.cache
+        self.server
+            .cache
             .lock()
             .await
             .models
@@ -297,7 +267,7 @@ impl OllamaClient {
 
     /// The context window for a model, decided once per run and then fixed.
     pub async fn num_ctx(&self, model: &str) -> Result<u32, LlmError> {
-        if let Some(n) = self.cache.lock().await.num_ctx.get(model) {
+        if let Some(n) = self.server.cache.lock().await.num_ctx.get(model) {
             return Ok(*n);
         }
         let info = self.model_info(model).await?;
@@ -307,7 +277,7 @@ impl OllamaClient {
             None => model_max.min(self.settings().max_num_ctx),
         }
         .max(256);
-        let mut c = self.cache.lock().await;
+        let mut c = self.server.cache.lock().await;
         Ok(*c.num_ctx.entry(model.to_string()).or_insert(n))
     }
 
@@ -347,11 +317,11 @@ impl OllamaClient {
         let info = self.model_info(&req.model).await?;
         let budget = self.budget_for(&req.model, req.max_output_tokens).await?;
         let dialect = OllamaChat {
-            url: self.url("/api/chat"),
             think: Self::think_value(&info, req),
             keep_alive: self.settings().keep_alive.clone(),
         };
         let plan = Plan {
+            url: self.url("/api/chat"),
             server_ctx: budget.num_ctx,
             context_note: format!("num_ctx {}", budget.num_ctx),
             budget,
@@ -373,7 +343,6 @@ impl OllamaClient {
 
 /// Ollama's `/api/chat` wire format, for one call.
 struct OllamaChat {
-    url: String,
     think: Option<Value>,
     keep_alive: Option<String>,
 }
@@ -381,10 +350,6 @@ struct OllamaChat {
 impl Dialect for OllamaChat {
     fn api(&self) -> ApiKind {
         ApiKind::Ollama
-    }
-
-    fn chat_url(&self) -> String {
-        self.url.clone()
     }
 
     fn schema_modes(&self) -> Vec<SchemaMode> {
@@ -462,14 +427,10 @@ impl Dialect for OllamaChat {
         Ok(true)
     }
 
-    fn finish(&self, model: &str, done: bool, _stream: &Stream) -> Result<(), LlmError> {
-        if done {
-            return Ok(());
-        }
-        Err(LlmError::StreamError {
-            model: model.to_string(),
-            message: "the stream ended before the final `done` message (server crashed or connection cut)".into(),
-        })
+    fn cut_short(&self, done: bool, _stream: &Stream) -> Option<&'static str> {
+        (!done).then_some(
+            "the stream ended before the final `done` message (server crashed or connection cut)",
+        )
     }
 }
 

@@ -17,10 +17,11 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::budget::{Budget, MESSAGE_OVERHEAD, REQUEST_OVERHEAD};
+use super::client::Client;
 use super::dialect::{Call, Dialect, SchemaMode, Stream};
-use super::driver::{Driver, Plan, PromptCounter};
+use super::driver::{Plan, PromptCounter};
 use super::ollama::UNKNOWN_CONTEXT_LENGTH;
-use super::progress::{CallRecord, Ledger, ProgressSink, first_chars};
+use super::progress::{CallRecord, first_chars};
 use super::transport::probe_json;
 use super::{ApiKind, BoxFuture, ChatRequest, Llm, LlmError, LlmSettings, Message, Reply};
 
@@ -44,8 +45,11 @@ struct Probed {
 }
 
 /// Client of an OpenAI-compatible server.
-pub struct OpenAiClient {
-    driver: Driver,
+pub type OpenAiClient = Client<OpenAi>;
+
+/// What an OpenAI-compatible client keeps per run: the probes, the JSON mode that works, and
+/// whether the server counts tokens.
+pub struct OpenAi {
     probed: Mutex<Probed>,
     /// Index into [`SCHEMA_MODES`] of the first mode worth trying.
     schema_floor: Arc<AtomicUsize>,
@@ -54,36 +58,14 @@ pub struct OpenAiClient {
 
 impl OpenAiClient {
     pub fn new(settings: LlmSettings) -> Result<Self, LlmError> {
-        Ok(OpenAiClient {
-            driver: Driver::new(settings)?,
-            probed: Mutex::new(Probed::default()),
-            schema_floor: Arc::new(AtomicUsize::new(0)),
-            tokenizer: Arc::new(AtomicU8::new(TOKENIZER_UNKNOWN)),
-        })
-    }
-
-    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
-        self.driver.ledger = ledger;
-        self
-    }
-
-    pub fn with_progress(mut self, sink: Option<Arc<dyn ProgressSink>>) -> Self {
-        self.driver.progress = sink;
-        self
-    }
-
-    pub fn with_secrets(mut self, secrets: Vec<String>) -> Self {
-        self.driver.secrets = secrets;
-        self
-    }
-
-    pub fn settings(&self) -> &LlmSettings {
-        &self.driver.settings
-    }
-
-    /// What the run learned about `model`'s tokenizer.
-    pub fn calibration(&self, model: &str) -> super::calibrate::ModelCalibration {
-        self.driver.calibration.get(model)
+        Client::with_server(
+            settings,
+            OpenAi {
+                probed: Mutex::new(Probed::default()),
+                schema_floor: Arc::new(AtomicUsize::new(0)),
+                tokenizer: Arc::new(AtomicU8::new(TOKENIZER_UNKNOWN)),
+            },
+        )
     }
 
     fn url(&self, path: &str) -> String {
@@ -95,7 +77,7 @@ impl OpenAiClient {
     /// `/v1/models` (cached); empty when the server does not offer the list. Notes the
     /// context size llama.cpp reports there (`meta.n_ctx`).
     pub async fn models(&self) -> Result<Vec<String>, LlmError> {
-        let mut probed = self.probed.lock().await;
+        let mut probed = self.server.probed.lock().await;
         if let Some(m) = probed.models.clone() {
             return Ok(m);
         }
@@ -129,7 +111,7 @@ impl OpenAiClient {
     /// `/props`); asked once per run.
     pub async fn server_context(&self) -> Option<u32> {
         let _ = self.models().await;
-        let mut probed = self.probed.lock().await;
+        let mut probed = self.server.probed.lock().await;
         if let Some(c) = probed.context {
             return c;
         }
@@ -194,23 +176,23 @@ impl OpenAiClient {
         let budget = self
             .driver
             .budget(&req.model, num_ctx, req.max_output_tokens);
-        let counter = (self.tokenizer.load(Ordering::Relaxed) != TOKENIZER_NO).then(|| {
+        let counter = (self.server.tokenizer.load(Ordering::Relaxed) != TOKENIZER_NO).then(|| {
             Box::new(Tokenizer {
                 http: self.driver.http.clone(),
                 settings: self.settings().clone(),
                 url: self.url("/tokenize"),
-                state: self.tokenizer.clone(),
+                state: self.server.tokenizer.clone(),
             }) as Box<dyn PromptCounter>
         });
         let plan = Plan {
+            url: self.url("/v1/chat/completions"),
             budget,
             server_ctx: num_ctx,
             counter,
             context_note: note,
         };
         let dialect = OpenAiChat {
-            url: self.url("/v1/chat/completions"),
-            floor: self.schema_floor.clone(),
+            floor: self.server.schema_floor.clone(),
         };
         match self.driver.chat(&dialect, req, plan, record).await {
             Err(LlmError::Server {
@@ -268,17 +250,12 @@ impl PromptCounter for Tokenizer {
 
 /// The `/v1/chat/completions` wire format, for one call.
 struct OpenAiChat {
-    url: String,
     floor: Arc<AtomicUsize>,
 }
 
 impl Dialect for OpenAiChat {
     fn api(&self) -> ApiKind {
         ApiKind::Openai
-    }
-
-    fn chat_url(&self) -> String {
-        self.url.clone()
     }
 
     fn schema_modes(&self) -> Vec<SchemaMode> {
@@ -380,14 +357,9 @@ impl Dialect for OpenAiChat {
         Ok(false)
     }
 
-    fn finish(&self, model: &str, done: bool, stream: &Stream) -> Result<(), LlmError> {
-        if done || stream.done_reason.is_some() {
-            return Ok(());
-        }
-        Err(LlmError::StreamError {
-            model: model.to_string(),
-            message: "the stream ended before the answer was finished".into(),
-        })
+    fn cut_short(&self, done: bool, stream: &Stream) -> Option<&'static str> {
+        (!done && stream.done_reason.is_none())
+            .then_some("the stream ended before the answer was finished")
     }
 }
 

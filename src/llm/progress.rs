@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::markdown::table_cell;
+
 /// Accounting of one model call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -134,7 +136,7 @@ pub fn render_markdown_table(records: &[CallRecord]) -> String {
             "| {} | {} | `{}` | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |\n",
             i + 1,
             match (&r.role, &r.step) {
-                (Some(role), Some(step)) => escape_cell(&format!("{role} {step}")),
+                (Some(role), Some(step)) => table_cell(&format!("{role} {step}")),
                 (role, _) => role.clone().unwrap_or_else(|| "-".into()),
             },
             r.model,
@@ -146,7 +148,7 @@ pub fn render_markdown_table(records: &[CallRecord]) -> String {
             r.eval_seconds,
             r.total_seconds,
             r.tokens_per_second,
-            escape_cell(&result),
+            table_cell(&result),
         ));
     }
     s.push_str(&format!(
@@ -154,10 +156,6 @@ pub fn render_markdown_table(records: &[CallRecord]) -> String {
         records.len()
     ));
     s
-}
-
-fn escape_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 pub(crate) fn first_chars(s: &str, n: usize) -> String {

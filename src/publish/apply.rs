@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::Published;
-use super::check::{holds, identity, resolve};
+use super::check::{holds, identity, our_comment, resolve};
 use super::inputs::{self, Dispatchable};
 use super::journal::Journal;
 use super::rules::INTEGRATE_PREFIX;
@@ -180,11 +180,7 @@ pub(super) async fn one<F: Forge>(
                 Some(found) => found,
                 None => {
                     let login = identity(forge).await?;
-                    let found = forge
-                        .comments(n)
-                        .await?
-                        .into_iter()
-                        .find(|x| x.author == login && x.body.contains(&c.marker));
+                    let found = our_comment(forge, n, &login, &c.marker).await?;
                     if found.as_ref().is_some_and(|x| x.body == c.body) {
                         return Ok(Status::Unchanged(format!("our comment on #{n}")));
                     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Publish, PublishError};
 use crate::changes::{BranchState, ChangeSet, CommitWrite, Status, Target, Write};
-use crate::forge::{Forge, ForgeRead};
+use crate::forge::{Comment, Forge, ForgeError, ForgeRead};
 use crate::policy::Guarded;
 use crate::policy::change::{self, BaseTree, Limits};
 
@@ -58,6 +58,20 @@ pub(super) async fn resolve<F: ForgeRead>(
 }
 
 /// The login our comments and reviews are written under; required to find them again.
+/// Our comment (written as `login`) carrying `marker` on issue or pull request `number`.
+pub(super) async fn our_comment<F: ForgeRead>(
+    forge: &F,
+    number: u64,
+    login: &str,
+    marker: &str,
+) -> Result<Option<Comment>, ForgeError> {
+    Ok(forge
+        .comments(number)
+        .await?
+        .into_iter()
+        .find(|x| x.author == login && x.body.contains(marker)))
+}
+
 pub(super) async fn identity<F: ForgeRead>(forge: &F) -> Result<String, PublishError> {
     match forge.identity().await? {
         Some(login) => Ok(login),
@@ -260,11 +274,7 @@ pub(super) async fn prepare<F: Forge>(
             Write::Comment(c) => {
                 let login = login.as_deref().unwrap_or_default();
                 if let Some(number) = resolve(forge, &c.on).await? {
-                    let ours = forge
-                        .comments(number)
-                        .await?
-                        .into_iter()
-                        .find(|x| x.author == login && x.body.contains(&c.marker));
+                    let ours = our_comment(forge, number, login, &c.marker).await?;
                     if ours.as_ref().is_some_and(|x| x.body == c.body) {
                         prepared.status =
                             Some(Status::Unchanged(format!("our comment on #{number}")));

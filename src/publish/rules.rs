@@ -267,26 +267,29 @@ mod tests {
     use super::*;
     use crate::changes::*;
 
+    /// A commit of one file `x` on a new branch from `aaa…`.
+    fn new_branch_commit(branch: &str, message: &str, path: &str) -> Write {
+        Write::Commit(CommitWrite {
+            branch: branch.into(),
+            branch_state: BranchState::New,
+            parent: "a".repeat(40),
+            message: message.into(),
+            files: vec![FileWrite::text(path, "x")],
+        })
+    }
+
     #[test]
     fn a_role_writes_only_its_own_branches_and_files() {
         let config = Config::default();
         let rules = Rules::for_role(Role::Taskmaster, &config, "main", None);
         let mut set = ChangeSet::new(Role::Taskmaster, "o/r", "main", "a".repeat(40), "x");
-        set.push(Write::Commit(CommitWrite {
-            branch: "taskmaster/seed-T-0001".into(),
-            branch_state: BranchState::New,
-            parent: "a".repeat(40),
-            message: "seed".into(),
-            files: vec![FileWrite::text("tasks/T-0001-ci-setup.md", "x")],
-        }));
+        set.push(new_branch_commit(
+            "taskmaster/seed-T-0001",
+            "seed",
+            "tasks/T-0001-ci-setup.md",
+        ));
         assert!(rules.check(&set).is_empty(), "{:?}", rules.check(&set));
-        set.push(Write::Commit(CommitWrite {
-            branch: "feature/x".into(),
-            branch_state: BranchState::New,
-            parent: "a".repeat(40),
-            message: "x".into(),
-            files: vec![FileWrite::text("src/app.py", "x")],
-        }));
+        set.push(new_branch_commit("feature/x", "x", "src/app.py"));
         set.push(Write::Merge(MergeWrite {
             on: Target::Pr(3),
             method: crate::forge::MergeMethod::Squash,

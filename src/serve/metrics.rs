@@ -37,129 +37,139 @@ impl Metrics {
 
     /// The exposition text.
     pub fn render(&self, stats: &Stats) -> String {
-        let mut out = String::new();
-        let mut lines = Vec::new();
-        let n = family(
-            &mut out,
-            "codex_jobs_total",
-            "counter",
-            "Job attempts that ended, by role and outcome (done, retry, dead, interrupted, lost).",
-        );
-        for ((role, outcome), (count, _, _)) in &stats.runs {
-            lines.push(format!(
-                "{n}{{role=\"{}\",outcome=\"{}\"}} {count}",
-                label(role),
-                label(outcome)
-            ));
-        }
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_queue_jobs",
-            "gauge",
-            "Jobs in the queue and its history, by state.",
-        );
-        for state in JobState::ALL {
-            let count = stats.queue.get(state.as_str()).copied().unwrap_or(0);
-            lines.push(format!("{n}{{state=\"{}\"}} {count}", state.as_str()));
-        }
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_webhook_deliveries_total",
-            "counter",
-            "Webhook deliveries recorded, by outcome (queued, ignored, refused, invalid, ping).",
-        );
-        for (outcome, count) in &stats.deliveries {
-            lines.push(format!("{n}{{outcome=\"{}\"}} {count}", label(outcome)));
-        }
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_webhook_signature_failures_total",
-            "counter",
-            "Webhook deliveries refused for their signature since the server started.",
-        );
-        lines.push(format!(
-            "{n} {}",
-            self.signature_failures.load(Ordering::Relaxed)
-        ));
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_poll_requests_total",
-            "counter",
-            "Conditional GETs sent by polling since the server started.",
-        );
-        lines.push(format!(
-            "{n} {}",
-            self.poll_requests.load(Ordering::Relaxed)
-        ));
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_poll_not_modified_total",
-            "counter",
-            "Polling GETs answered 304 Not Modified (they cost no rate-limit budget).",
-        );
-        lines.push(format!(
-            "{n} {}",
-            self.poll_not_modified.load(Ordering::Relaxed)
-        ));
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_github_rate_limit_remaining",
-            "gauge",
-            "The last X-RateLimit-Remaining seen, by credential name.",
-        );
-        if let Ok(m) = self.rate_remaining.lock() {
-            for (cred, remaining) in m.iter() {
-                lines.push(format!("{n}{{credential=\"{}\"}} {remaining}", label(cred)));
-            }
-        }
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_model_tokens_total",
-            "counter",
-            "Model tokens (prompt + output) used by jobs, by role.",
-        );
         let mut by_role: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
         for ((role, _), (_, tokens, seconds)) in &stats.runs {
             let e = by_role.entry(role).or_default();
             e.0 += tokens;
             e.1 += seconds;
         }
-        for (role, (tokens, _)) in &by_role {
-            lines.push(format!("{n}{{role=\"{}\"}} {tokens}", label(role)));
+        let total = |n: &AtomicU64| vec![(String::new(), n.load(Ordering::Relaxed).to_string())];
+        let rate_remaining = self
+            .rate_remaining
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(cred, n)| (labels(&[("credential", cred)]), n.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let families = [
+            Family {
+                name: "codex_jobs_total",
+                kind: "counter",
+                help: "Job attempts that ended, by role and outcome (done, retry, dead, interrupted, lost).",
+                samples: stats
+                    .runs
+                    .iter()
+                    .map(|((role, outcome), (count, _, _))| {
+                        (
+                            labels(&[("role", role), ("outcome", outcome)]),
+                            count.to_string(),
+                        )
+                    })
+                    .collect(),
+            },
+            Family {
+                name: "codex_queue_jobs",
+                kind: "gauge",
+                help: "Jobs in the queue and its history, by state.",
+                samples: JobState::ALL
+                    .iter()
+                    .map(|state| {
+                        let count = stats.queue.get(state.as_str()).copied().unwrap_or(0);
+                        (labels(&[("state", state.as_str())]), count.to_string())
+                    })
+                    .collect(),
+            },
+            Family {
+                name: "codex_webhook_deliveries_total",
+                kind: "counter",
+                help: "Webhook deliveries recorded, by outcome (queued, ignored, refused, invalid, ping).",
+                samples: stats
+                    .deliveries
+                    .iter()
+                    .map(|(outcome, count)| (labels(&[("outcome", outcome)]), count.to_string()))
+                    .collect(),
+            },
+            Family {
+                name: "codex_webhook_signature_failures_total",
+                kind: "counter",
+                help: "Webhook deliveries refused for their signature since the server started.",
+                samples: total(&self.signature_failures),
+            },
+            Family {
+                name: "codex_poll_requests_total",
+                kind: "counter",
+                help: "Conditional GETs sent by polling since the server started.",
+                samples: total(&self.poll_requests),
+            },
+            Family {
+                name: "codex_poll_not_modified_total",
+                kind: "counter",
+                help: "Polling GETs answered 304 Not Modified (they cost no rate-limit budget).",
+                samples: total(&self.poll_not_modified),
+            },
+            Family {
+                name: "codex_github_rate_limit_remaining",
+                kind: "gauge",
+                help: "The last X-RateLimit-Remaining seen, by credential name.",
+                samples: rate_remaining,
+            },
+            Family {
+                name: "codex_model_tokens_total",
+                kind: "counter",
+                help: "Model tokens (prompt + output) used by jobs, by role.",
+                samples: by_role
+                    .iter()
+                    .map(|(role, (tokens, _))| (labels(&[("role", role)]), tokens.to_string()))
+                    .collect(),
+            },
+            Family {
+                name: "codex_model_seconds_total",
+                kind: "counter",
+                help: "Seconds spent in model calls by jobs, by role.",
+                samples: by_role
+                    .iter()
+                    .map(|(role, (_, seconds))| (labels(&[("role", role)]), seconds.to_string()))
+                    .collect(),
+            },
+        ];
+        let mut out = String::new();
+        for f in &families {
+            f.write(&mut out);
         }
-        flush(&mut out, &mut lines);
-        let n = family(
-            &mut out,
-            "codex_model_seconds_total",
-            "counter",
-            "Seconds spent in model calls by jobs, by role.",
-        );
-        for (role, (_, seconds)) in &by_role {
-            lines.push(format!("{n}{{role=\"{}\"}} {seconds}", label(role)));
-        }
-        flush(&mut out, &mut lines);
         out
     }
 }
 
-/// Writes a metric family's HELP and TYPE lines; returns its name.
-fn family<'a>(out: &mut String, name: &'a str, kind: &str, help: &str) -> &'a str {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    name
+/// One metric family: its HELP and TYPE lines, then one line per sample.
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    /// `({labels})` (empty: none) and the value, as written.
+    samples: Vec<(String, String)>,
 }
 
-fn flush(out: &mut String, lines: &mut Vec<String>) {
-    for l in lines.drain(..) {
-        out.push_str(&l);
-        out.push('\n');
+impl Family {
+    fn write(&self, out: &mut String) {
+        let Family {
+            name, kind, help, ..
+        } = self;
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in &self.samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
     }
+}
+
+/// `{key="value",…}` with each value escaped.
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+        .collect();
+    format!("{{{}}}", inner.join(","))
 }
 
 /// A label value escaped as the format requires.

@@ -248,8 +248,10 @@ mod tests {
         })
     }
 
-    fn addr() -> SocketAddr {
-        "127.0.0.1:0".parse().unwrap()
+    /// The settings from these variables (and an ephemeral address, `x.db`).
+    fn from_env(pairs: &'static [(&'static str, &'static str)]) -> Result<Settings, SettingsError> {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        Settings::from_env(addr, "x.db".into(), env(pairs))
     }
 
     #[test]
@@ -263,49 +265,40 @@ mod tests {
 
     #[test]
     fn the_server_does_not_start_without_a_secret_or_admin_token() {
-        let e = Settings::from_env(addr(), "x.db".into(), env(&[])).unwrap_err();
-        assert!(e.0.contains("GITHUB_WEBHOOK_SECRET is not set"), "{e}");
-        let e = Settings::from_env(
-            addr(),
-            "x.db".into(),
-            env(&[
-                ("GITHUB_WEBHOOK_SECRET", "  "),
-                ("CODEX_ADMIN_TOKEN", "0123456789abcdef"),
-            ]),
-        )
-        .unwrap_err();
-        assert!(e.0.contains("GITHUB_WEBHOOK_SECRET"), "{e}");
-        let e = Settings::from_env(
-            addr(),
-            "x.db".into(),
-            env(&[
-                ("GITHUB_WEBHOOK_SECRET", "s"),
-                ("CODEX_ADMIN_TOKEN", "short"),
-            ]),
-        )
-        .unwrap_err();
-        assert!(e.0.contains("shorter than 16"), "{e}");
-        let e = Settings::from_env(
-            addr(),
-            "x.db".into(),
-            env(&[
-                ("GITHUB_WEBHOOK_SECRET", "s"),
-                ("CODEX_ADMIN_TOKEN", "0123456789abcdef"),
-                ("POLL_INTERVAL_IDLE", "often"),
-            ]),
-        )
-        .unwrap_err();
-        assert!(e.0.contains("POLL_INTERVAL_IDLE"), "{e}");
-        let ok = Settings::from_env(
-            addr(),
-            "x.db".into(),
-            env(&[
-                ("GITHUB_WEBHOOK_SECRET", "s"),
-                ("CODEX_ADMIN_TOKEN", "0123456789abcdef"),
-                ("POLLING_ENABLED", "true"),
-                ("MIN_REMAINING_BUDGET", "100"),
-            ]),
-        )
+        const TOKEN: (&str, &str) = ("CODEX_ADMIN_TOKEN", "0123456789abcdef");
+        type Vars = &'static [(&'static str, &'static str)];
+        let refused: [(Vars, &str); 4] = [
+            (&[], "GITHUB_WEBHOOK_SECRET is not set"),
+            (
+                &[("GITHUB_WEBHOOK_SECRET", "  "), TOKEN],
+                "GITHUB_WEBHOOK_SECRET",
+            ),
+            (
+                &[
+                    ("GITHUB_WEBHOOK_SECRET", "s"),
+                    ("CODEX_ADMIN_TOKEN", "short"),
+                ],
+                "shorter than 16",
+            ),
+            (
+                &[
+                    ("GITHUB_WEBHOOK_SECRET", "s"),
+                    TOKEN,
+                    ("POLL_INTERVAL_IDLE", "often"),
+                ],
+                "POLL_INTERVAL_IDLE",
+            ),
+        ];
+        for (vars, says) in refused {
+            let e = from_env(vars).unwrap_err();
+            assert!(e.0.contains(says), "{vars:?}: {e}");
+        }
+        let ok = from_env(&[
+            ("GITHUB_WEBHOOK_SECRET", "s"),
+            TOKEN,
+            ("POLLING_ENABLED", "true"),
+            ("MIN_REMAINING_BUDGET", "100"),
+        ])
         .unwrap();
         assert!(ok.polling_enabled);
         assert_eq!(ok.min_remaining_budget, 100);

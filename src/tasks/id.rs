@@ -41,22 +41,48 @@ impl serde::Serialize for TaskId {
 /// Every task id written anywhere in `text` (e.g. a branch name `plan/T-0007-T-0009`).
 /// Ids are found as `T-` followed by four or more digits not preceded by a letter or digit.
 pub fn ids_in_text(text: &str) -> Vec<TaskId> {
+    id_spans(text, IdForm::Strict)
+        .into_iter()
+        .map(|(_, _, id)| id)
+        .collect()
+}
+
+/// How strictly [`id_spans`] reads an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IdForm {
+    /// `T-` and four to nine digits, not preceded by a letter or digit: the ids that count.
+    Strict,
+    /// `T-` or `t-` and one to nine digits, not preceded by a letter, digit or `_` and not
+    /// followed by a letter: whatever looks like an id (`T-3`, `t-0003`), for reports only.
+    Loose,
+}
+
+/// Each id in `text` with its byte span (from the `T` to the last digit), in order.
+pub(super) fn id_spans(text: &str, form: IdForm) -> Vec<(usize, usize, TaskId)> {
+    let loose = form == IdForm::Loose;
+    let digits = if loose { 1..=9 } else { 4..=9 };
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
     while i + 2 < bytes.len() {
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        if boundary && bytes[i] == b'T' && bytes[i + 1] == b'-' {
+        let boundary = i == 0 || {
+            let b = bytes[i - 1];
+            !(b.is_ascii_alphanumeric() || (loose && b == b'_'))
+        };
+        let t = bytes[i] == b'T' || (loose && bytes[i] == b't');
+        if boundary && t && bytes[i + 1] == b'-' {
             let start = i + 2;
-            let mut end = start;
-            while end < bytes.len() && bytes[end].is_ascii_digit() {
-                end += 1;
-            }
-            let len = end - start;
-            if (4..=9).contains(&len)
+            let end = start
+                + bytes[start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            let tail_ok = !loose || bytes.get(end).is_none_or(|b| !b.is_ascii_alphabetic());
+            if digits.contains(&(end - start))
+                && tail_ok
                 && let Ok(n) = text[start..end].parse::<u32>()
             {
-                found.push(TaskId(n));
+                found.push((i, end, TaskId(n)));
             }
             i = end.max(i + 1);
         } else {

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::id::TaskId;
+use super::id::{IdForm, TaskId, id_spans};
 
 /// The Integrator's branches: `integrate/T-0004` flips the status of T-0004.
 pub const INTEGRATION_BRANCH_PREFIX: &str = "integrate/";
@@ -262,29 +262,13 @@ fn body_mentions(body: &str) -> Vec<(usize, TaskId)> {
 /// Everything that looks like a task id, loosely (`T-3`, `t-0003`, `T-0003`), canonicalised, at
 /// most [`MAX_IGNORED`] distinct ones: only to report what did not link.
 fn loose_ids(text: &str) -> Vec<TaskId> {
-    let bytes = text.as_bytes();
     let mut found: Vec<TaskId> = Vec::new();
-    let mut i = 0;
-    while i + 2 < bytes.len() && found.len() < MAX_IGNORED {
-        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if boundary && (bytes[i] == b'T' || bytes[i] == b't') && bytes[i + 1] == b'-' {
-            let start = i + 2;
-            let end = start
-                + bytes[start..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-            let tail_ok = bytes.get(end).is_none_or(|b| !b.is_ascii_alphabetic());
-            if (1..=9).contains(&(end - start))
-                && tail_ok
-                && let Ok(n) = text[start..end].parse::<u32>()
-                && !found.contains(&TaskId(n))
-            {
-                found.push(TaskId(n));
-            }
-            i = end.max(i + 1);
-        } else {
-            i += 1;
+    for (_, _, id) in id_spans(text, IdForm::Loose) {
+        if found.len() == MAX_IGNORED {
+            break;
+        }
+        if !found.contains(&id) {
+            found.push(id);
         }
     }
     found

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::id::TaskId;
+use super::id::{IdForm, TaskId, id_spans};
 use super::link::INTEGRATION_BRANCH_PREFIX;
 use super::load::TaskSet;
 
@@ -85,9 +85,7 @@ impl Reservations {
             );
         }
         for f in &set.files {
-            for (first, last) in id_ranges(file_name(f)) {
-                self.push(first, last, None, format!("{f} on the default branch"));
-            }
+            self.push_ranges(file_name(f), None, &format!("{f} on the default branch"));
         }
     }
 
@@ -95,14 +93,7 @@ impl Reservations {
     /// in it (`plan/T-0007-T-0009`, `feature/T-0004-x`, `taskmaster/seed-T-0001`).
     pub fn add_branch(&mut self, branch: &str) {
         let branch = normalise(branch);
-        for (first, last) in id_ranges(branch) {
-            self.push(
-                first,
-                last,
-                Some(branch.to_string()),
-                format!("branch {branch}"),
-            );
-        }
+        self.push_ranges(branch, Some(branch), &format!("branch {branch}"));
     }
 
     /// The task files `branch` adds or changes (paths such as `tasks/T-0010-x.md`, e.g. from a
@@ -125,16 +116,9 @@ impl Reservations {
     /// (the Planner's title says `(T-0010–T-0012)`, its body lists the files it adds).
     pub fn add_pull_request(&mut self, number: u64, head_ref: &str, title: &str, body: &str) {
         self.add_branch(head_ref);
-        let branch = normalise(head_ref).to_string();
+        let branch = normalise(head_ref);
         for (what, text) in [("title", title), ("body", body)] {
-            for (first, last) in id_ranges(text) {
-                self.push(
-                    first,
-                    last,
-                    Some(branch.clone()),
-                    format!("PR #{number} {what}"),
-                );
-            }
+            self.push_ranges(text, Some(branch), &format!("PR #{number} {what}"));
         }
     }
 
@@ -233,6 +217,13 @@ impl Reservations {
             .unwrap_or(0)
     }
 
+    /// Every id and range in `text`, claimed (by `branch`, when a branch holds them).
+    fn push_ranges(&mut self, text: &str, branch: Option<&str>, seen_in: &str) {
+        for (first, last) in id_ranges(text) {
+            self.push(first, last, branch.map(str::to_string), seen_in.to_string());
+        }
+    }
+
     fn push(&mut self, first: TaskId, last: TaskId, branch: Option<String>, seen_in: String) {
         let claim = Claim {
             first,
@@ -282,7 +273,7 @@ const RANGE_SEPARATORS: [&str; 9] = ["-", "–", "—", "..", "...", " - ", " �
 /// Every id in `text` (as [`super::id::ids_in_text`] finds them), two ids joined by a range
 /// separator (low first) as one range.
 fn id_ranges(text: &str) -> Vec<(TaskId, TaskId)> {
-    let spans = id_spans(text);
+    let spans = id_spans(text, IdForm::Strict);
     let mut out = Vec::new();
     let mut i = 0;
     while i < spans.len() {
@@ -299,34 +290,6 @@ fn id_ranges(text: &str) -> Vec<(TaskId, TaskId)> {
         }
     }
     out
-}
-
-/// Each id in `text` with its byte span: `T-` and four to nine digits, not preceded by a letter
-/// or digit.
-fn id_spans(text: &str) -> Vec<(usize, usize, TaskId)> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i + 2 < bytes.len() {
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        if boundary && bytes[i] == b'T' && bytes[i + 1] == b'-' {
-            let start = i + 2;
-            let end = start
-                + bytes[start..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-            if (4..=9).contains(&(end - start))
-                && let Ok(n) = text[start..end].parse::<u32>()
-            {
-                found.push((i, end, TaskId(n)));
-            }
-            i = end.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-    found
 }
 
 #[cfg(test)]

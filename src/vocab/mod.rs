@@ -4,6 +4,7 @@
 pub mod branches;
 pub(crate) mod file_kind;
 pub mod language;
+pub(crate) mod markdown;
 pub(crate) mod role;
 
 pub use file_kind::{FileKind, classify};

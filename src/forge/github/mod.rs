@@ -17,6 +17,14 @@ use super::{
 };
 use client::{Answer, Client, Settings, encode};
 
+/// Whether a write may be sent again after an ambiguous answer (only when repeating it is
+/// harmless).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Never,
+    IfAmbiguous,
+}
+
 pub struct GitHub {
     client: Client,
     repo: RepoId,
@@ -184,6 +192,22 @@ impl GitHub {
         }
     }
 
+    /// A write that must succeed, sent once or (`Repeat::IfAmbiguous`, see
+    /// [`Self::send_repeatable`]) once more after an ambiguous answer.
+    async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        repeat: Repeat,
+    ) -> Result<Answer> {
+        let a = match repeat {
+            Repeat::Never => self.send(method.clone(), path, body).await?,
+            Repeat::IfAmbiguous => self.send_repeatable(method.clone(), path, body).await?,
+        };
+        self.expect_ok(&method, path, a)
+    }
+
     fn expect_ok(&self, method: &Method, path: &str, a: Answer) -> Result<Answer> {
         if a.ok() {
             Ok(a)
@@ -192,10 +216,30 @@ impl GitHub {
         }
     }
 
+    /// A GET whose 404 means "there is none" (`None`); any other answer must be a success.
+    async fn get_found(&self, path: &str, accept: Option<&str>) -> Result<Option<Answer>> {
+        let a = self.client.send(Method::GET, path, None, accept).await?;
+        if a.status == 404 {
+            return Ok(None);
+        }
+        self.expect_ok(&Method::GET, path, a).map(Some)
+    }
+
+    /// Every item of a paged list below the repository (at most `pages` pages), converted.
+    async fn list<W: serde::de::DeserializeOwned, T: From<W>>(
+        &self,
+        tail: &str,
+        pages: usize,
+    ) -> Result<Vec<T>> {
+        let list: Vec<W> = self.client.get_all(&self.path(tail), pages).await?;
+        Ok(list.into_iter().map(Into::into).collect())
+    }
+
     async fn git_object(&self, kind: &str, body: &Value) -> Result<String> {
         let path = self.path(&format!("/git/{kind}"));
-        let a = self.send_repeatable(Method::POST, &path, body).await?;
-        let a = self.expect_ok(&Method::POST, &path, a)?;
+        let a = self
+            .write(Method::POST, &path, body, Repeat::IfAmbiguous)
+            .await?;
         Ok(a.json::<wire::Sha>(&path)?.sha)
     }
 }
@@ -290,33 +334,21 @@ impl ForgeRead for GitHub {
     }
 
     async fn comments(&self, issue: u64) -> Result<Vec<Comment>> {
-        let list: Vec<wire::IssueComment> = self
-            .client
-            .get_all(&self.path(&format!("/issues/{issue}/comments")), 50)
-            .await?;
-        Ok(list.into_iter().map(Into::into).collect())
+        self.list::<wire::IssueComment, _>(&format!("/issues/{issue}/comments"), 50)
+            .await
     }
 
     async fn review_comments(&self, number: u64) -> Result<Vec<InlineComment>> {
-        let list: Vec<wire::ReviewComment> = self
-            .client
-            .get_all(&self.path(&format!("/pulls/{number}/comments")), 30)
-            .await?;
-        Ok(list.into_iter().map(Into::into).collect())
+        self.list::<wire::ReviewComment, _>(&format!("/pulls/{number}/comments"), 30)
+            .await
     }
 
     async fn branch(&self, name: &str) -> Result<Option<String>> {
         let path = self.path(&format!("/git/ref/heads/{}", encode(name, true)));
-        let a = self.client.send(Method::GET, &path, None, None).await?;
-        if a.status == 404 {
+        let Some(a) = self.get_found(&path, None).await? else {
             return Ok(None);
-        }
-        Ok(Some(
-            self.expect_ok(&Method::GET, &path, a)?
-                .json::<wire::Ref>(&path)?
-                .object
-                .sha,
-        ))
+        };
+        Ok(Some(a.json::<wire::Ref>(&path)?.object.sha))
     }
 
     async fn commit_message(&self, sha: &str) -> Result<Option<String>> {
@@ -332,13 +364,9 @@ impl ForgeRead for GitHub {
             encode(git_ref, false)
         ));
         let a = self
-            .client
-            .send(Method::GET, &url, None, Some("application/vnd.github.raw"))
+            .get_found(&url, Some("application/vnd.github.raw"))
             .await?;
-        if a.status == 404 {
-            return Ok(None);
-        }
-        Ok(Some(self.expect_ok(&Method::GET, &url, a)?.body))
+        Ok(a.map(|a| a.body))
     }
     async fn open_pull_requests(&self, limit: usize) -> Result<Vec<PullRequest>> {
         let pages = limit.div_ceil(100).max(1);
@@ -353,11 +381,8 @@ impl ForgeRead for GitHub {
     }
 
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        let list: Vec<wire::ReviewItem> = self
-            .client
-            .get_all(&self.path(&format!("/pulls/{number}/reviews")), 10)
-            .await?;
-        Ok(list.into_iter().map(Into::into).collect())
+        self.list::<wire::ReviewItem, _>(&format!("/pulls/{number}/reviews"), 10)
+            .await
     }
 
     async fn labels(&self, issue: u64) -> Result<Vec<String>> {
@@ -402,11 +427,9 @@ impl ForgeRead for GitHub {
             encode(dir.trim_end_matches('/'), true),
             encode(git_ref, false)
         ));
-        let a = self.client.send(Method::GET, &url, None, None).await?;
-        if a.status == 404 {
+        let Some(a) = self.get_found(&url, None).await? else {
             return Ok(Vec::new());
-        }
-        let a = self.expect_ok(&Method::GET, &url, a)?;
+        };
         // A file answers an object, a folder an array of entries.
         let entries: Vec<wire::ContentEntry> = a.json(&url).unwrap_or_default();
         Ok(entries
@@ -425,11 +448,10 @@ impl ForgeRead for GitHub {
             encode(ancestor, false),
             encode(of, false)
         ));
-        let a = self.client.send(Method::GET, &path, None, None).await?;
-        if a.status == 404 {
+        let Some(a) = self.get_found(&path, None).await? else {
             return Ok(false);
-        }
-        let c: wire::Compare = self.expect_ok(&Method::GET, &path, a)?.json(&path)?;
+        };
+        let c: wire::Compare = a.json(&path)?;
         // `of` is ahead of `ancestor` (or they are the same commit): `ancestor` is in its history.
         Ok(c.status == "ahead" || c.status == "identical")
     }
@@ -449,10 +471,10 @@ impl Forge for GitHub {
     async fn add_labels(&self, issue: u64, labels: &[String]) -> Result<()> {
         let path = self.path(&format!("/issues/{issue}/labels"));
         // Adding a label that is already there changes nothing, so a repeat is harmless.
-        let a = self
-            .send_repeatable(Method::POST, &path, &json!({"labels": labels}))
-            .await?;
-        self.expect_ok(&Method::POST, &path, a).map(|_| ())
+        let body = json!({"labels": labels});
+        self.write(Method::POST, &path, &body, Repeat::IfAmbiguous)
+            .await
+            .map(|_| ())
     }
 
     async fn create_pull_request(&self, pr: &NewPullRequest) -> Result<PullRequest> {
@@ -513,11 +535,10 @@ impl Forge for GitHub {
         if let Some(s) = update.state {
             body["state"] = json!(s);
         }
-        let a = self.send_repeatable(Method::PATCH, &path, &body).await?;
-        Ok(self
-            .expect_ok(&Method::PATCH, &path, a)?
-            .json::<wire::Pull>(&path)?
-            .into())
+        let a = self
+            .write(Method::PATCH, &path, &body, Repeat::IfAmbiguous)
+            .await?;
+        Ok(a.json::<wire::Pull>(&path)?.into())
     }
 
     async fn merge_pull_request(
@@ -527,17 +548,9 @@ impl Forge for GitHub {
         head_sha: &str,
     ) -> Result<String> {
         let path = self.path(&format!("/pulls/{number}/merge"));
-        let a = self
-            .send(
-                Method::PUT,
-                &path,
-                &json!({"merge_method": method, "sha": head_sha}),
-            )
-            .await?;
-        Ok(self
-            .expect_ok(&Method::PUT, &path, a)?
-            .json::<wire::Sha>(&path)?
-            .sha)
+        let body = json!({"merge_method": method, "sha": head_sha});
+        let a = self.write(Method::PUT, &path, &body, Repeat::Never).await?;
+        Ok(a.json::<wire::Sha>(&path)?.sha)
     }
 
     async fn create_comment(&self, issue: u64, body: &str) -> Result<Comment> {
@@ -572,13 +585,11 @@ impl Forge for GitHub {
 
     async fn update_comment(&self, id: u64, body: &str) -> Result<Comment> {
         let path = self.path(&format!("/issues/comments/{id}"));
+        let body = json!({"body": body});
         let a = self
-            .send_repeatable(Method::PATCH, &path, &json!({"body": body}))
+            .write(Method::PATCH, &path, &body, Repeat::IfAmbiguous)
             .await?;
-        Ok(self
-            .expect_ok(&Method::PATCH, &path, a)?
-            .json::<wire::IssueComment>(&path)?
-            .into())
+        Ok(a.json::<wire::IssueComment>(&path)?.into())
     }
 
     async fn create_review(&self, number: u64, review: &NewReview) -> Result<u64> {
@@ -590,11 +601,10 @@ impl Forge for GitHub {
             .map(|c| json!({"path": c.path, "line": c.line, "side": "RIGHT", "body": c.body}))
             .collect();
         let body = json!({"commit_id": review.commit_id, "body": review.body, "event": review.event, "comments": comments});
-        let a = self.send(Method::POST, &path, &body).await?;
-        Ok(self
-            .expect_ok(&Method::POST, &path, a)?
-            .json::<wire::Id>(&path)?
-            .id)
+        let a = self
+            .write(Method::POST, &path, &body, Repeat::Never)
+            .await?;
+        Ok(a.json::<wire::Id>(&path)?.id)
     }
 
     async fn create_branch(&self, name: &str, sha: &str) -> Result<()> {
@@ -738,8 +748,9 @@ impl Forge for GitHub {
             "variables": {"id": node, "method": method},
         });
         // Enabling auto-merge twice is harmless, so an ambiguous answer may be repeated.
-        let a = self.send_repeatable(Method::POST, &url, &body).await?;
-        let a = self.expect_ok(&Method::POST, &url, a)?;
+        let a = self
+            .write(Method::POST, &url, &body, Repeat::IfAmbiguous)
+            .await?;
         let answer: Value = a.json(&url)?;
         match answer["errors"].as_array().and_then(|e| e.first()) {
             // GraphQL reports failures with HTTP 200 and an `errors` list.
@@ -761,13 +772,9 @@ impl Forge for GitHub {
             "/actions/workflows/{}/dispatches",
             encode(workflow, false)
         ));
-        let a = self
-            .send(
-                Method::POST,
-                &path,
-                &json!({"ref": git_ref, "inputs": inputs}),
-            )
-            .await?;
-        self.expect_ok(&Method::POST, &path, a).map(|_| ())
+        let body = json!({"ref": git_ref, "inputs": inputs});
+        self.write(Method::POST, &path, &body, Repeat::Never)
+            .await
+            .map(|_| ())
     }
 }

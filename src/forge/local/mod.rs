@@ -188,12 +188,16 @@ impl LocalForge {
         })
     }
 
+    /// The forge's bare repository, read through the git port.
+    fn checkout(&self) -> Result<GixCheckout> {
+        GixCheckout::open(self.store.git_dir()).map_err(|e| local("opening the bare repository", e))
+    }
+
     /// The diff a pull request shows: merge base of (base, head) → head. A merged PR keeps
     /// the base commit it was merged onto, so it still shows what it brought.
     fn diff(&self, number: u64) -> Result<crate::git::Diff> {
         let pr = self.live(self.records.pull(number)?)?;
-        let checkout = GixCheckout::open(self.store.git_dir())
-            .map_err(|e| local("opening the bare repository", e))?;
+        let checkout = self.checkout()?;
         checkout
             .pr_diff(&pr.base_sha, &pr.head_sha)
             .map(|d| d.diff)
@@ -317,8 +321,7 @@ impl ForgeRead for LocalForge {
         let Some(commit) = self.store.resolve(git_ref)? else {
             return Ok(None);
         };
-        let checkout = GixCheckout::open(self.store.git_dir())
-            .map_err(|e| local("opening the bare repository", e))?;
+        let checkout = self.checkout()?;
         match checkout.read_file(&commit.to_string(), path) {
             Ok(bytes) => Ok(bytes),
             Err(crate::git::GitError::NotAFile { .. }) => Ok(None),
@@ -367,8 +370,7 @@ impl ForgeRead for LocalForge {
         sha: &str,
         paths: &[String],
     ) -> Result<std::collections::BTreeMap<String, String>> {
-        let checkout = GixCheckout::open(self.store.git_dir())
-            .map_err(|e| local("opening the bare repository", e))?;
+        let checkout = self.checkout()?;
         let entries = checkout
             .list_files(sha)
             .map_err(|e| local(format!("listing the tree of {sha}"), e))?;
@@ -390,8 +392,7 @@ impl ForgeRead for LocalForge {
         let Some(commit) = self.store.resolve(git_ref)? else {
             return Ok(Vec::new());
         };
-        let checkout = GixCheckout::open(self.store.git_dir())
-            .map_err(|e| local("opening the bare repository", e))?;
+        let checkout = self.checkout()?;
         let prefix = format!("{}/", dir.trim_end_matches('/'));
         Ok(checkout
             .list_files_without_sizes(&commit.to_string())

@@ -296,6 +296,27 @@ fn push_line(buf: &mut String, line: &str) {
     buf.push('\n');
 }
 
+/// The text of `lines[from..]` up to the first line `end` matches, and that line's index;
+/// `None` when a line `bad` matches comes first or no line ends the section.
+fn section(
+    lines: &[&str],
+    from: usize,
+    end: fn(&str) -> bool,
+    bad: impl Fn(&str) -> bool,
+) -> Option<(String, usize)> {
+    let mut text = String::new();
+    for (j, &l) in lines.iter().enumerate().skip(from) {
+        if end(l) {
+            return Some((text, j));
+        }
+        if bad(l) {
+            return None;
+        }
+        push_line(&mut text, l);
+    }
+    None
+}
+
 /// Reads SEARCH/REPLACE blocks (and whole-file answers) out of a model reply.
 ///
 /// A block without a path line reuses the previous block's path. A fenced whole-file answer is
@@ -322,36 +343,10 @@ pub fn parse_blocks(reply: &str) -> Result<Vec<EditBlock>, ParseError> {
                 path: Some(path.clone()),
                 missing,
             };
-            let mut j = i + 1;
-            let mut search = String::new();
-            loop {
-                let Some(&l) = lines.get(j) else {
-                    return Err(malformed(MISSING_DIVIDER));
-                };
-                if is_divider(l) {
-                    break;
-                }
-                if is_search(l) || is_replace(l) {
-                    return Err(malformed(MISSING_DIVIDER));
-                }
-                push_line(&mut search, l);
-                j += 1;
-            }
-            j += 1;
-            let mut replace = String::new();
-            loop {
-                let Some(&l) = lines.get(j) else {
-                    return Err(malformed(MISSING_END));
-                };
-                if is_replace(l) {
-                    break;
-                }
-                if is_search(l) {
-                    return Err(malformed(MISSING_END));
-                }
-                push_line(&mut replace, l);
-                j += 1;
-            }
+            let (search, j) = section(&lines, i + 1, is_divider, |l| is_search(l) || is_replace(l))
+                .ok_or_else(|| malformed(MISSING_DIVIDER))?;
+            let (replace, j) = section(&lines, j + 1, is_replace, is_search)
+                .ok_or_else(|| malformed(MISSING_END))?;
             blocks.push(EditBlock {
                 path,
                 search,

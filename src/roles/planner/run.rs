@@ -11,6 +11,7 @@ use crate::forge::{ForgeRead, PrState};
 use crate::roles::context::{RoleContext, RoleOutput};
 use crate::tasks::{self, TaskId};
 use crate::vocab::Role;
+use crate::vocab::markdown::inert;
 
 /// Planning branches: `plan/<first 10 hex digits of the PRD's FNV-1a hash>`.
 pub const BRANCH_PREFIX: &str = crate::vocab::branches::PLAN_PREFIX;
@@ -48,23 +49,6 @@ fn previous_files(body: &str, tasks_dir: &str) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
-}
-
-/// Model-written text made inert in Markdown: one line, no HTML, no table breaks, no mentions.
-fn inert(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '`' => out.push('\''),
-            '@' => out.push_str("@\u{200b}"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn range(plan: &Plan) -> String {
@@ -311,6 +295,5 @@ mod tests {
         assert_eq!(prd_hash(b"abc"), prd_hash(b"abc"));
         assert_ne!(prd_hash(b"abc"), prd_hash(b"abd"));
         assert_eq!(prd_hash(b"").len(), 10);
-        assert_eq!(inert("a<b>|@c`\n"), "a&lt;b&gt;\\|@\u{200b}c' ");
     }
 }

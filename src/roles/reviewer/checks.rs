@@ -127,21 +127,17 @@ pub fn run(input: &CheckInput) -> Vec<Check> {
             None,
             format!("the pull request names task {id}, but the base branch has no such task file under {}/", cfg.tasks.dir),
         )),
-        (Some(id), Some(t)) if t.status() == "done" => out.push(check(
+        (Some(id), Some(t)) if matches!(t.status(), "done" | "blocked") => out.push(check(
             "task",
             Severity::Minor,
             false,
             Some(t.path()),
             None,
-            format!("task {id} is already done on the base branch"),
-        )),
-        (Some(id), Some(t)) if t.status() == "blocked" => out.push(check(
-            "task",
-            Severity::Minor,
-            false,
-            Some(t.path()),
-            None,
-            format!("task {id} is blocked on the base branch"),
+            if t.status() == "done" {
+                format!("task {id} is already done on the base branch")
+            } else {
+                format!("task {id} is blocked on the base branch")
+            },
         )),
         (None, _) => out.push(check(
             "task",

@@ -2,10 +2,13 @@
 //! survives a power cut). One connection behind a mutex: every call is one short transaction,
 //! and `claim` is a single `UPDATE … RETURNING`, so two workers can never take the same job.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{
+    Connection, OptionalExtension, Params, Row, Transaction, TransactionBehavior, params,
+};
 
 use super::{
     Cached, Credential, Delivery, Enqueued, Finish, Job, JobState, Millis, NewJob, NewRepo,
@@ -176,6 +179,55 @@ impl SqliteStore {
             .map_err(|_| StoreError::Database("the database lock was poisoned".into()))?;
         f(&mut conn)
     }
+
+    /// One transaction: `f` runs inside it, and it commits only when `f` returns `Ok`.
+    fn in_tx<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction) -> Result<T>,
+    ) -> Result<T> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(behavior).map_err(db)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
+    }
+
+    /// The one row `sql` selects, if any.
+    fn optional_row<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        row: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        self.with(|c| c.query_row(sql, params, row).optional().map_err(db))
+    }
+
+    /// One statement that changes rows; how many it changed.
+    fn execute(&self, sql: &str, params: impl Params) -> Result<usize> {
+        self.with(|c| c.execute(sql, params).map_err(db))
+    }
+}
+
+/// Every row `sql` selects.
+fn all_rows<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl Params,
+    row: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare(sql).map_err(db)?;
+    let rows = st.query_map(params, row).map_err(db)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+}
+
+/// `SELECT key, COUNT(*) … GROUP BY key` as a map.
+fn counts(c: &Connection, sql: &str) -> Result<BTreeMap<String, u64>> {
+    let rows = all_rows(c, sql, [], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(rows.into_iter().collect())
 }
 
 fn mode_of(s: &str) -> Mode {
@@ -315,8 +367,7 @@ impl Store for SqliteStore {
         let now = now_ms();
         let credential = serde_json::to_string(&repo.credential).map_err(json_err)?;
         let settings = serde_json::to_string(&repo.settings).map_err(json_err)?;
-        let id = self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
+        let id = self.in_tx(TransactionBehavior::Deferred, |tx| {
             let exists: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM repos WHERE full_name = ?1",
@@ -346,71 +397,55 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(db)?;
-            let id = tx.last_insert_rowid();
-            tx.commit().map_err(db)?;
-            Ok(id)
+            Ok(tx.last_insert_rowid())
         })?;
         self.repo(id)?
             .ok_or_else(|| StoreError::Database("the new repository vanished".into()))
     }
 
     fn repo(&self, id: i64) -> Result<Option<Repo>> {
-        let row = self.with(|c| {
-            c.query_row(
-                &format!("SELECT {REPO_COLUMNS} FROM repos WHERE id = ?1"),
-                [id],
-                repo_row,
-            )
-            .optional()
-            .map_err(db)
-        })?;
-        row.map(finish_repo).transpose()
+        self.optional_row(
+            &format!("SELECT {REPO_COLUMNS} FROM repos WHERE id = ?1"),
+            [id],
+            repo_row,
+        )?
+        .map(finish_repo)
+        .transpose()
     }
 
     fn repo_by_name(&self, full_name: &str) -> Result<Option<Repo>> {
-        let row = self.with(|c| {
-            c.query_row(
-                &format!("SELECT {REPO_COLUMNS} FROM repos WHERE full_name = ?1"),
-                [full_name],
-                repo_row,
-            )
-            .optional()
-            .map_err(db)
-        })?;
-        row.map(finish_repo).transpose()
+        self.optional_row(
+            &format!("SELECT {REPO_COLUMNS} FROM repos WHERE full_name = ?1"),
+            [full_name],
+            repo_row,
+        )?
+        .map(finish_repo)
+        .transpose()
     }
 
     fn repos(&self) -> Result<Vec<Repo>> {
-        let rows = self.with(|c| {
-            let mut st = c
-                .prepare(&format!("SELECT {REPO_COLUMNS} FROM repos ORDER BY id"))
-                .map_err(db)?;
-            let rows = st.query_map([], repo_row).map_err(db)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
-        })?;
+        let sql = format!("SELECT {REPO_COLUMNS} FROM repos ORDER BY id");
+        let rows = self.with(|c| all_rows(c, &sql, [], repo_row))?;
         rows.into_iter().map(finish_repo).collect()
     }
 
     fn update_repo(&self, repo: &Repo) -> Result<Option<Repo>> {
         let credential = serde_json::to_string(&repo.credential).map_err(json_err)?;
         let settings = serde_json::to_string(&repo.settings).map_err(json_err)?;
-        let changed = self.with(|c| {
-            c.execute(
-                "UPDATE repos SET mode = ?2, default_branch = ?3, credential = ?4, webhook_secret_env = ?5, \
-                 clone_url = ?6, settings = ?7, updated_at = ?8 WHERE id = ?1",
-                params![
-                    repo.id,
-                    repo.mode.as_str(),
-                    repo.default_branch,
-                    credential,
-                    repo.webhook_secret_env,
-                    repo.clone_url,
-                    settings,
-                    now_ms()
-                ],
-            )
-            .map_err(db)
-        })?;
+        let changed = self.execute(
+            "UPDATE repos SET mode = ?2, default_branch = ?3, credential = ?4, webhook_secret_env = ?5, \
+             clone_url = ?6, settings = ?7, updated_at = ?8 WHERE id = ?1",
+            params![
+                repo.id,
+                repo.mode.as_str(),
+                repo.default_branch,
+                credential,
+                repo.webhook_secret_env,
+                repo.clone_url,
+                settings,
+                now_ms()
+            ],
+        )?;
         if changed == 0 {
             return Ok(None);
         }
@@ -418,8 +453,7 @@ impl Store for SqliteStore {
     }
 
     fn delete_repo(&self, id: i64) -> Result<bool> {
-        self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
+        self.in_tx(TransactionBehavior::Deferred, |tx| {
             let n = tx
                 .execute("DELETE FROM repos WHERE id = ?1", [id])
                 .map_err(db)?;
@@ -434,15 +468,13 @@ impl Store for SqliteStore {
                 tx.execute(&format!("DELETE FROM {table} WHERE repo_id = ?1"), [id])
                     .map_err(db)?;
             }
-            tx.commit().map_err(db)?;
             Ok(n > 0)
         })
     }
 
     fn record_delivery(&self, d: &Delivery, jobs: &[NewJob]) -> Result<Recorded> {
         let now = now_ms();
-        self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
+        self.in_tx(TransactionBehavior::Deferred, |tx| {
             let inserted = tx
                 .execute(
                     "INSERT OR IGNORE INTO deliveries (id, event, repo_id, received_at, outcome, reason, payload) \
@@ -455,130 +487,95 @@ impl Store for SqliteStore {
             }
             let mut ids = Vec::new();
             for job in jobs {
-                ids.push(insert_job(&tx, job, now)?.id());
+                ids.push(insert_job(tx, job, now)?.id());
             }
-            tx.commit().map_err(db)?;
             Ok(Recorded::New { jobs: ids })
         })
     }
 
     fn delivery_payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        self.with(|c| {
-            c.query_row("SELECT payload FROM deliveries WHERE id = ?1", [id], |r| {
-                r.get::<_, Option<Vec<u8>>>(0)
-            })
-            .optional()
-            .map(Option::flatten)
-            .map_err(db)
+        self.optional_row("SELECT payload FROM deliveries WHERE id = ?1", [id], |r| {
+            r.get::<_, Option<Vec<u8>>>(0)
         })
+        .map(Option::flatten)
     }
 
     fn cached(&self, credential: &str, url: &str) -> Result<Option<Cached>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT etag, body FROM etags WHERE credential = ?1 AND url = ?2",
-                [credential, url],
-                |r| {
-                    Ok(Cached {
-                        etag: r.get(0)?,
-                        body: r.get(1)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(db)
-        })
+        self.optional_row(
+            "SELECT etag, body FROM etags WHERE credential = ?1 AND url = ?2",
+            [credential, url],
+            |r| {
+                Ok(Cached {
+                    etag: r.get(0)?,
+                    body: r.get(1)?,
+                })
+            },
+        )
     }
 
     fn put_cached(&self, credential: &str, url: &str, cached: &Cached) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO etags (credential, url, etag, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (credential, url) DO UPDATE SET etag = ?3, body = ?4, updated_at = ?5",
-                params![credential, url, cached.etag, cached.body, now_ms()],
-            )
-            .map(|_| ())
-            .map_err(db)
-        })
+        self.execute(
+            "INSERT INTO etags (credential, url, etag, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (credential, url) DO UPDATE SET etag = ?3, body = ?4, updated_at = ?5",
+            params![credential, url, cached.etag, cached.body, now_ms()],
+        )
+        .map(|_| ())
     }
 
     fn reviewed_head(&self, repo_id: i64, pr: u64) -> Result<Option<String>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT head_sha FROM reviewed_heads WHERE repo_id = ?1 AND pr = ?2",
-                params![repo_id, pr as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)
-        })
+        self.optional_row(
+            "SELECT head_sha FROM reviewed_heads WHERE repo_id = ?1 AND pr = ?2",
+            params![repo_id, pr as i64],
+            |r| r.get(0),
+        )
     }
 
     fn set_reviewed_head(&self, repo_id: i64, pr: u64, sha: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO reviewed_heads (repo_id, pr, head_sha, reviewed_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (repo_id, pr) DO UPDATE SET head_sha = ?3, reviewed_at = ?4",
-                params![repo_id, pr as i64, sha, now_ms()],
-            )
-            .map(|_| ())
-            .map_err(db)
-        })
+        self.execute(
+            "INSERT INTO reviewed_heads (repo_id, pr, head_sha, reviewed_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (repo_id, pr) DO UPDATE SET head_sha = ?3, reviewed_at = ?4",
+            params![repo_id, pr as i64, sha, now_ms()],
+        )
+        .map(|_| ())
     }
 
     fn snapshot(&self, repo_id: i64, kind: &str) -> Result<Option<serde_json::Value>> {
-        let text: Option<String> = self.with(|c| {
-            c.query_row(
-                "SELECT data FROM snapshots WHERE repo_id = ?1 AND kind = ?2",
-                params![repo_id, kind],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)
-        })?;
+        let text: Option<String> = self.optional_row(
+            "SELECT data FROM snapshots WHERE repo_id = ?1 AND kind = ?2",
+            params![repo_id, kind],
+            |r| r.get(0),
+        )?;
         text.map(|t| serde_json::from_str(&t).map_err(json_err))
             .transpose()
     }
 
     fn put_snapshot(&self, repo_id: i64, kind: &str, value: &serde_json::Value) -> Result<()> {
-        let text = value.to_string();
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO snapshots (repo_id, kind, data, updated_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (repo_id, kind) DO UPDATE SET data = ?3, updated_at = ?4",
-                params![repo_id, kind, text, now_ms()],
-            )
-            .map(|_| ())
-            .map_err(db)
-        })
+        self.execute(
+            "INSERT INTO snapshots (repo_id, kind, data, updated_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (repo_id, kind) DO UPDATE SET data = ?3, updated_at = ?4",
+            params![repo_id, kind, value.to_string(), now_ms()],
+        )
+        .map(|_| ())
     }
 
     fn enqueue(&self, job: &NewJob) -> Result<Enqueued> {
-        self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
-            let out = insert_job(&tx, job, now_ms())?;
-            tx.commit().map_err(db)?;
-            Ok(out)
+        self.in_tx(TransactionBehavior::Deferred, |tx| {
+            insert_job(tx, job, now_ms())
         })
     }
 
     fn has_review(&self, repo_id: i64, pr: u64, head_sha: &str) -> Result<bool> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE repo_id = ?1 AND pr = ?2 AND role = 'reviewer' \
-                 AND head_sha = ?3 AND state IN ('queued', 'running', 'done'))",
-                params![repo_id, pr as i64, head_sha],
-                |r| r.get(0),
-            )
-            .map_err(db)
-        })
+        self.optional_row(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE repo_id = ?1 AND pr = ?2 AND role = 'reviewer' \
+             AND head_sha = ?3 AND state IN ('queued', 'running', 'done'))",
+            params![repo_id, pr as i64, head_sha],
+            |r| r.get(0),
+        )
+        .map(|exists| exists.unwrap_or(false))
     }
 
     fn claim(&self, owner: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
-        self.with(|c| {
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db)?;
+        self.in_tx(TransactionBehavior::Immediate, |tx| {
             let job = tx
                 .query_row(
                     &format!(
@@ -604,26 +601,21 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             }
-            tx.commit().map_err(db)?;
             Ok(job)
         })
     }
 
     fn renew(&self, job_id: i64, owner: &str, lease_until: Millis) -> Result<bool> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
-                params![job_id, owner, lease_until],
-            )
-            .map(|n| n > 0)
-            .map_err(db)
-        })
+        self.execute(
+            "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+            params![job_id, owner, lease_until],
+        )
+        .map(|n| n > 0)
     }
 
     fn finish(&self, job_id: i64, owner: &str, finish: &Finish, cost: &RunCost) -> Result<bool> {
         let now = now_ms();
-        self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
+        self.in_tx(TransactionBehavior::Deferred, |tx| {
             let held: Option<(u32, u32)> = tx
                 .query_row(
                     "SELECT attempts, max_attempts FROM jobs WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
@@ -699,15 +691,13 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(db)?;
-            tx.commit().map_err(db)?;
             Ok(true)
         })
     }
 
     fn recover(&self, expired_before: Millis, now: Millis, spare: Option<&str>) -> Result<u64> {
         let spare = spare.unwrap_or("");
-        self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
+        self.in_tx(TransactionBehavior::Deferred, |tx| {
             tx.execute(
                 "UPDATE job_runs SET finished_at = ?2, outcome = 'lost', \
                  reason = 'the worker stopped without finishing (the server was killed or lost its lease)' \
@@ -733,59 +723,42 @@ impl Store for SqliteStore {
                     params![expired_before, now, spare],
                 )
                 .map_err(db)?;
-            tx.commit().map_err(db)?;
             Ok(n as u64)
         })
     }
 
     fn job(&self, id: i64) -> Result<Option<Job>> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                job_row,
-            )
-            .optional()
-            .map_err(db)
-        })
+        self.optional_row(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+            [id],
+            job_row,
+        )
     }
 
     fn jobs(&self, repo_id: Option<i64>, limit: u32) -> Result<Vec<Job>> {
-        self.with(|c| {
-            let mut st = c
-                .prepare(&format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE ?1 IS NULL OR repo_id = ?1 ORDER BY id DESC LIMIT ?2"
-                ))
-                .map_err(db)?;
-            let rows = st
-                .query_map(params![repo_id, limit], job_row)
-                .map_err(db)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
-        })
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE ?1 IS NULL OR repo_id = ?1 ORDER BY id DESC LIMIT ?2"
+        );
+        self.with(|c| all_rows(c, &sql, params![repo_id, limit], job_row))
     }
 
     fn next_run_at(&self) -> Result<Option<Millis>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT MIN(run_at) FROM jobs WHERE state = 'queued'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db)
-        })
+        self.optional_row(
+            "SELECT MIN(run_at) FROM jobs WHERE state = 'queued'",
+            [],
+            |r| r.get(0),
+        )
+        .map(Option::flatten)
     }
 
     fn stats(&self) -> Result<Stats> {
         self.with(|c| {
-            let mut stats = Stats::default();
-            let mut st = c
-                .prepare(
-                    "SELECT role, outcome, COUNT(*), SUM(model_tokens), SUM(model_seconds) FROM job_runs \
-                     WHERE outcome IS NOT NULL GROUP BY role, outcome",
-                )
-                .map_err(db)?;
-            let rows = st
-                .query_map([], |r| {
+            let runs = all_rows(
+                c,
+                "SELECT role, outcome, COUNT(*), SUM(model_tokens), SUM(model_seconds) FROM job_runs \
+                 WHERE outcome IS NOT NULL GROUP BY role, outcome",
+                [],
+                |r| {
                     Ok((
                         (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
                         (
@@ -794,46 +767,19 @@ impl Store for SqliteStore {
                             r.get::<_, f64>(4)?,
                         ),
                     ))
-                })
-                .map_err(db)?;
-            for row in rows {
-                let (k, v) = row.map_err(db)?;
-                stats.runs.insert(k, v);
-            }
-            let mut st = c
-                .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-                .map_err(db)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-                })
-                .map_err(db)?;
-            for row in rows {
-                let (k, v) = row.map_err(db)?;
-                stats.queue.insert(k, v);
-            }
-            let mut st = c
-                .prepare("SELECT outcome, COUNT(*) FROM deliveries GROUP BY outcome")
-                .map_err(db)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-                })
-                .map_err(db)?;
-            for row in rows {
-                let (k, v) = row.map_err(db)?;
-                stats.deliveries.insert(k, v);
-            }
-            Ok(stats)
+                },
+            )?;
+            Ok(Stats {
+                runs: runs.into_iter().collect(),
+                queue: counts(c, "SELECT state, COUNT(*) FROM jobs GROUP BY state")?,
+                deliveries: counts(c, "SELECT outcome, COUNT(*) FROM deliveries GROUP BY outcome")?,
+            })
         })
     }
 
     fn ping(&self) -> Result<()> {
-        self.with(|c| {
-            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map(|_| ())
-                .map_err(db)
-        })
+        self.optional_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .map(|_| ())
     }
 }
 
@@ -841,21 +787,26 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// `octo/app` in pull-request mode with `credential`.
+    fn new_repo(credential: Credential) -> NewRepo {
+        NewRepo {
+            full_name: "octo/app".into(),
+            mode: Mode::Pr,
+            default_branch: None,
+            credential,
+            webhook_secret_env: None,
+            clone_url: None,
+            settings: RepoSettings::default(),
+        }
+    }
+
     fn repo(store: &SqliteStore) -> Repo {
         store
-            .create_repo(&NewRepo {
-                full_name: "octo/app".into(),
-                mode: Mode::Pr,
-                default_branch: None,
-                credential: Credential {
-                    token_env: Some("OCTO_TOKEN".into()),
-                    github_app: None,
-                    read_token_env: None,
-                },
-                webhook_secret_env: None,
-                clone_url: None,
-                settings: RepoSettings::default(),
-            })
+            .create_repo(&new_repo(Credential {
+                token_env: Some("OCTO_TOKEN".into()),
+                github_app: None,
+                read_token_env: None,
+            }))
             .unwrap()
     }
 
@@ -871,15 +822,7 @@ mod tests {
         let s = SqliteStore::in_memory().unwrap();
         let r = repo(&s);
         assert_eq!(s.repo_by_name("OCTO/app").unwrap().unwrap().id, r.id);
-        let again = s.create_repo(&NewRepo {
-            full_name: "octo/app".into(),
-            mode: Mode::Pr,
-            default_branch: None,
-            credential: r.credential.clone(),
-            webhook_secret_env: None,
-            clone_url: None,
-            settings: RepoSettings::default(),
-        });
+        let again = s.create_repo(&new_repo(r.credential.clone()));
         assert!(matches!(again, Err(StoreError::Conflict(_))));
         let mut changed = r.clone();
         changed.mode = Mode::Observe;
