@@ -303,15 +303,11 @@ mod tests {
         assert!(ok.polling_enabled);
         assert_eq!(ok.min_remaining_budget, 100);
         assert_eq!(ok.taskmaster_interval, Some(Duration::from_secs(3600)));
-        let off = Settings::from_env(
-            addr(),
-            "x.db".into(),
-            env(&[
-                ("GITHUB_WEBHOOK_SECRET", "s"),
-                ("CODEX_ADMIN_TOKEN", "0123456789abcdef"),
-                ("CODEX_TASKMASTER_INTERVAL", "off"),
-            ]),
-        )
+        let off = from_env(&[
+            ("GITHUB_WEBHOOK_SECRET", "s"),
+            TOKEN,
+            ("CODEX_TASKMASTER_INTERVAL", "off"),
+        ])
         .unwrap();
         assert_eq!(off.taskmaster_interval, None);
         assert!(!format!("{ok:?}").contains("0123456789abcdef"));
