@@ -200,6 +200,7 @@ async fn run_inner(
         &env,
         &files.dir,
         &files.dir.join("work.log"),
+        None,
         app.settings.job_timeout,
         stop.clone(),
     )
@@ -292,13 +293,13 @@ async fn run_inner(
     }
     args.push("--json".into());
     let out_path = files.dir.join("publish.out");
-    let published = spawn_with_stdout(
+    let published = spawn(
         app,
         &args,
         &env,
         &files.dir,
         &files.dir.join("publish.log"),
-        &out_path,
+        Some(&out_path),
         app.settings.publish_timeout,
         stop,
     )
@@ -454,47 +455,27 @@ fn tail(app: &App, log: &Path) -> String {
     app.redactor.redact(&cut)
 }
 
+/// Runs one phase. Its stderr (and its stdout too, unless `stdout` names a file of its own)
+/// goes to `log`.
+#[allow(clippy::too_many_arguments)]
 async fn spawn(
     app: &App,
     args: &[String],
     env: &[(String, String)],
     cwd: &Path,
     log: &Path,
+    stdout: Option<&Path>,
     timeout: Duration,
     stop: watch::Receiver<bool>,
 ) -> Result<Exit, String> {
-    let out =
-        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let err = out.try_clone().map_err(|e| e.to_string())?;
-    run_child(
-        app,
-        args,
-        env,
-        cwd,
-        Stdio::from(out),
-        Stdio::from(err),
-        log,
-        timeout,
-        stop,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn spawn_with_stdout(
-    app: &App,
-    args: &[String],
-    env: &[(String, String)],
-    cwd: &Path,
-    log: &Path,
-    stdout: &Path,
-    timeout: Duration,
-    stop: watch::Receiver<bool>,
-) -> Result<Exit, String> {
-    let out = std::fs::File::create(stdout)
-        .map_err(|e| format!("cannot create {}: {e}", stdout.display()))?;
-    let err =
-        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let create = |p: &Path| {
+        std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))
+    };
+    let err = create(log)?;
+    let out = match stdout {
+        Some(path) => create(path)?,
+        None => err.try_clone().map_err(|e| e.to_string())?,
+    };
     run_child(
         app,
         args,

@@ -97,15 +97,14 @@ pub async fn receive(
         payload: None,
     };
     if event_name == "ping" {
-        delivery.outcome = "ping".into();
-        delivery.reason = "ping".into();
-        let recorded = app.store.record_delivery(&delivery, &[])?;
-        return Ok(answer(
+        return settle(
+            &app,
+            &mut delivery,
             StatusCode::OK,
-            &delivery,
-            &recorded,
+            "ping",
+            "ping".into(),
             json!({"pong": true}),
-        ));
+        );
     }
     let event = match Event::parse(event_name, &body, "the webhook delivery") {
         Ok(e) => e,
@@ -129,32 +128,32 @@ pub async fn receive(
         ));
     }
     let Some(repo) = repo else {
-        delivery.outcome = "ignored".into();
-        delivery.reason = match full_name {
+        let reason = match full_name {
             Some(n) if !n.is_empty() => format!("{n} is not registered (POST /repos)"),
             _ => "the delivery names no repository".into(),
         };
-        let recorded = app.store.record_delivery(&delivery, &[])?;
-        return Ok(answer(
+        return settle(
+            &app,
+            &mut delivery,
             StatusCode::ACCEPTED,
-            &delivery,
-            &recorded,
+            "ignored",
+            reason,
             json!({}),
-        ));
+        );
     };
     delivery.repo_id = Some(repo.id);
     if matches!(event.payload, Payload::Other { .. })
         && !matches!(event_name, "pull_request_target" | "workflow_run")
     {
-        delivery.outcome = "ignored".into();
-        delivery.reason = format!("ignored: {event_name} events are not routed");
-        let recorded = app.store.record_delivery(&delivery, &[])?;
-        return Ok(answer(
+        let reason = format!("ignored: {event_name} events are not routed");
+        return settle(
+            &app,
+            &mut delivery,
             StatusCode::ACCEPTED,
-            &delivery,
-            &recorded,
+            "ignored",
+            reason,
             json!({}),
-        ));
+        );
     }
     let routing = route(&event, &route_settings(&repo));
     delivery.reason = routing.reason.clone();
@@ -219,6 +218,21 @@ fn jobs_for(
             job
         })
         .collect()
+}
+
+/// Records a delivery that queues no job, with its outcome and reason, and answers it.
+fn settle(
+    app: &App,
+    delivery: &mut Delivery,
+    status: StatusCode,
+    outcome: &str,
+    reason: String,
+    extra: serde_json::Value,
+) -> ApiResult {
+    delivery.outcome = outcome.into();
+    delivery.reason = reason;
+    let recorded = app.store.record_delivery(delivery, &[])?;
+    Ok(answer(status, delivery, &recorded, extra))
 }
 
 fn answer(
