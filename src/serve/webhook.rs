@@ -132,28 +132,14 @@ pub async fn receive(
             Some(n) if !n.is_empty() => format!("{n} is not registered (POST /repos)"),
             _ => "the delivery names no repository".into(),
         };
-        return settle(
-            &app,
-            &mut delivery,
-            StatusCode::ACCEPTED,
-            "ignored",
-            reason,
-            json!({}),
-        );
+        return ignored(&app, &mut delivery, reason);
     };
     delivery.repo_id = Some(repo.id);
     if matches!(event.payload, Payload::Other { .. })
         && !matches!(event_name, "pull_request_target" | "workflow_run")
     {
         let reason = format!("ignored: {event_name} events are not routed");
-        return settle(
-            &app,
-            &mut delivery,
-            StatusCode::ACCEPTED,
-            "ignored",
-            reason,
-            json!({}),
-        );
+        return ignored(&app, &mut delivery, reason);
     }
     let routing = route(&event, &route_settings(&repo));
     delivery.reason = routing.reason.clone();
@@ -218,6 +204,18 @@ fn jobs_for(
             job
         })
         .collect()
+}
+
+/// Records a delivery that is ignored (202, no job) with its reason, and answers it.
+fn ignored(app: &App, delivery: &mut Delivery, reason: String) -> ApiResult {
+    settle(
+        app,
+        delivery,
+        StatusCode::ACCEPTED,
+        "ignored",
+        reason,
+        json!({}),
+    )
 }
 
 /// Records a delivery that queues no job, with its outcome and reason, and answers it.
