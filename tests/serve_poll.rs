@@ -244,3 +244,74 @@ async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
     assert_eq!(integrations, 1, "integrated once");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_then_a_reopen_and_merge_are_integrated_once_each() {
+    let gh = FakeGitHub::start();
+    gh.with(|s| {
+        s.commit_files("feature/T-0001-x", &[("x.py", "x = 1\n")], "x");
+        s.pulls.push(Pull {
+            number: 7,
+            title: "Add login".into(),
+            open: true,
+            head: "feature/T-0001-x".into(),
+            base: "main".into(),
+            ..Pull::default()
+        });
+    });
+    let bench = Workbench::new();
+    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
+    let url = server.url.clone();
+    register(&url, &bench.repo_body("observe")).await;
+    let settle = |answer: Value| {
+        let url = url.clone();
+        async move {
+            for id in answer["repos"][0]["queued"].as_array().unwrap() {
+                wait_job(
+                    &url,
+                    id.as_i64().unwrap(),
+                    &["done"],
+                    Duration::from_secs(60),
+                )
+                .await;
+            }
+        }
+    };
+    settle(poll(&url).await).await;
+    let integrations = || {
+        bench
+            .records("work")
+            .iter()
+            .filter(|(argv, _)| argv.windows(2).any(|w| w == ["--role", "integrator"]))
+            .count()
+    };
+    let deliver = |id: &'static str, merged: bool| {
+        let url = url.clone();
+        async move {
+            let body = crate::support::pull_request("closed", 7, merged, false).to_string();
+            let (status, answer) =
+                call(delivery(&url, "pull_request", id, body.as_bytes(), SECRET)).await;
+            assert_eq!(status, 202, "{answer}");
+            let job = answer["jobs"][0].as_i64().expect("an integrator job");
+            wait_job(&url, job, &["done"], Duration::from_secs(60)).await;
+        }
+    };
+
+    // Closed without a merge: a delivery, then a poll that sees the same closing.
+    gh.with(|s| s.pulls.iter_mut().find(|p| p.number == 7).unwrap().open = false);
+    deliver("close-7", false).await;
+    let later = poll(&url).await;
+    assert_eq!(later["repos"][0]["queued"], json!([]), "{later}");
+    assert_eq!(integrations(), 1, "the closing integrated once");
+
+    // Reopened and merged: the merge is a closing of its own, not a repeat of the first.
+    gh.with(|s| {
+        let p = s.pulls.iter_mut().find(|p| p.number == 7).unwrap();
+        p.merged = true;
+    });
+    deliver("merge-7", true).await;
+    let last = poll(&url).await;
+    assert_eq!(last["repos"][0]["queued"], json!([]), "{last}");
+    assert_eq!(integrations(), 2, "the merge integrated once too");
+    server.stop().await;
+}

@@ -290,7 +290,11 @@ async fn poll_repo(
                 ),
             );
             job.pr = Some(p.number);
-            job.dedupe_key = Some(format!("integrate:{}:{}", repo.id, p.number));
+            job.dedupe_key = Some(NewJob::integrate_key(
+                repo.id,
+                p.number,
+                p.merged_at.is_some(),
+            ));
             job.max_attempts = app.settings.max_attempts;
             if let Enqueued::Created { id, .. } =
                 app.store.enqueue(&job).map_err(|e| e.to_string())?

@@ -192,9 +192,11 @@ fn jobs_for(
             job.delivery_id = Some(delivery_id.to_string());
             job.event_name = Some(event.name.clone());
             job.dedupe_key = Some(match (role, routing.merged, routing.pr) {
-                // A pull request is merged once: the key the poller uses for it too, so a
-                // merge seen by both a delivery and a poll is integrated once.
-                (Role::Integrator, Some(true), Some(pr)) => format!("integrate:{}:{pr}", repo.id),
+                // The key the poller uses too: a closing seen by both a delivery and a poll
+                // is integrated once.
+                (Role::Integrator, Some(merged), Some(pr)) => {
+                    NewJob::integrate_key(repo.id, pr, merged)
+                }
                 _ => format!("delivery:{delivery_id}:{role}"),
             });
             job.max_attempts = app.settings.max_attempts;

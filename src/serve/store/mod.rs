@@ -211,6 +211,14 @@ impl NewJob {
         }
     }
 
+    /// The key that makes one closing of a pull request integrated once, whether a delivery or
+    /// a poll saw it first. Merged and closed-unmerged are different keys: a pull request that
+    /// was closed, reopened and then merged still gets its merge integrated.
+    pub fn integrate_key(repo_id: i64, pr: u64, merged: bool) -> String {
+        let how = if merged { "merged" } else { "closed" };
+        format!("integrate:{repo_id}:{pr}:{how}")
+    }
+
     /// Roles that change branches or task files hold the repository's write slot; a review only
     /// comments on its own pull request, so reviews of different pull requests run side by side.
     pub fn is_writer(&self) -> bool {
