@@ -30,7 +30,9 @@ pub fn run(args: &ServeArgs) -> Result<u8, Failure> {
         crate::serve::settings::process_env(),
     )
     .map_err(Failure::usage)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread is enough: the server waits on sockets, child processes and SQLite calls that
+    // take microseconds; the roles run as child processes. (No `rt-multi-thread` in the binary.)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Failure::usage)?;

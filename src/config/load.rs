@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::locate::locate;
+use super::locate::{key_at, locate};
 use super::schema::Config;
 use super::suggest::did_you_mean;
 
@@ -145,23 +145,14 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Parsed, ConfigError> {
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
 
-    let mut ignored = Vec::new();
-    let mut failed_path = None;
-    let result = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
-        let mut note = |p: serde_ignored::Path| ignored.push(clean_path(&p.to_string()));
-        let de = serde_ignored::Deserializer::new(de, &mut note);
-        serde_path_to_error::deserialize::<_, Option<Config>>(de).map_err(|e| {
-            failed_path = Some(e.path().to_string());
-            e.into_inner()
-        })
-    });
+    // The key an error names comes from the line saphyr points at (`key_at`), not from a
+    // path-tracking wrapper: that wrapper doubled the config deserializer's code (issue 19).
+    let result = serde_saphyr::from_str_with_options::<Option<Config>>(text, options());
     let config = match result {
         Ok(config) => config.unwrap_or_default(),
         Err(e) => {
             let location = e.location();
-            let key = failed_path
-                .map(|p| clean_path(&p))
-                .filter(|p| !p.is_empty());
+            let key = location.and_then(|l| key_at(text, l.line() as usize));
             let message = e.without_snippet().to_string();
             // saphyr appends " at line L, column C"; we print the location up front instead.
             let message = message
@@ -178,24 +169,18 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Parsed, ConfigError> {
             });
         }
     };
-    let warnings = ignored
+    let mut warnings: Vec<Problem> = unknown_keys(text)
         .into_iter()
         .map(|key| unknown_key_warning(text, origin, &key))
         .collect();
+    // In the order the file has them (the walk sees keys sorted).
+    warnings.sort_by_key(|w| w.line.unwrap_or(usize::MAX));
     Ok(Parsed {
         config,
         warnings,
         text: text.to_string(),
         path: None,
     })
-}
-
-/// Drops the `?` (Option) and `.` (root) segments serde's path helpers add.
-fn clean_path(path: &str) -> String {
-    path.split('.')
-        .filter(|s| !s.is_empty() && *s != "?")
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// Tighter limits than the library's defaults: a real configuration has a few hundred nodes.
@@ -252,6 +237,51 @@ fn unknown_key_warning(text: &str, origin: &str, key: &str) -> Problem {
     }
 }
 
+/// The keys the typed pass ignored (dotted paths), found by walking the parsed YAML against the
+/// default configuration's shape. This holds because every section of `.llm-team.yml` is a
+/// struct with defaults, none a free-form map (`every_section_of_the_default_is_a_struct` keeps
+/// that true). A wrapping deserializer (serde_ignored) did this before and doubled the config
+/// deserializer's code in the binary (issue 19's size goal).
+fn unknown_keys(text: &str) -> Vec<String> {
+    let Ok(serde_json::Value::Object(user)) =
+        serde_saphyr::from_str_with_options::<serde_json::Value>(text, options())
+    else {
+        return Vec::new();
+    };
+    let Ok(serde_json::Value::Object(shape)) = serde_json::to_value(Config::default()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    walk_keys(&user, &shape, "", &mut out);
+    out
+}
+
+fn walk_keys(
+    user: &serde_json::Map<String, serde_json::Value>,
+    shape: &serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    for (key, value) in user {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match shape.get(key) {
+            // Filled from the environment only: in the file it is ignored.
+            Some(_) if prefix.is_empty() && key == "github" => out.push(path),
+            None => out.push(path),
+            Some(serde_json::Value::Object(inner)) => {
+                if let serde_json::Value::Object(value) = value {
+                    walk_keys(value, inner, &path, out);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 /// The keys a mapping at `parent` accepts, read off the default configuration's shape.
 fn known_keys(parent: &str) -> Vec<String> {
     let Ok(mut node) = serde_json::to_value(Config::default()) else {
@@ -266,5 +296,75 @@ fn known_keys(parent: &str) -> Vec<String> {
     match node {
         serde_json::Value::Object(map) => map.keys().filter(|k| *k != "github").cloned().collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unknown-key walk treats every mapping of the default as a struct; a free-form map
+    /// (empty by default) would make each of its keys a false warning.
+    #[test]
+    fn every_section_of_the_default_is_a_struct() {
+        fn objects(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+            if let serde_json::Value::Object(map) = v {
+                if map.is_empty() {
+                    out.push(at.to_string());
+                }
+                for (k, v) in map {
+                    objects(v, &format!("{at}.{k}"), out);
+                }
+            }
+        }
+        let mut empty = Vec::new();
+        objects(
+            &serde_json::to_value(Config::default()).unwrap(),
+            "",
+            &mut empty,
+        );
+        assert_eq!(
+            empty,
+            Vec::<String>::new(),
+            "empty mappings (maps?) in the default"
+        );
+    }
+
+    #[test]
+    fn every_default_key_is_known_and_unknown_ones_are_found_at_every_depth_in_file_order() {
+        let mut every = serde_json::to_value(Config::default()).unwrap();
+        every.as_object_mut().unwrap().remove("github");
+        let yaml = serde_saphyr::to_string(&every).unwrap();
+        let parsed = parse_bytes(yaml.as_bytes(), "every.yml").unwrap();
+        assert_eq!(parsed.warnings, Vec::new(), "{yaml}");
+
+        let text = "zeta: 1\nroles:\n  reviewer:\n    enabeld: false\n    model: none\n\
+                    llm:\n  base_url: http://x\n  timeout: 3\ngithub:\n  token: x\n\
+                    developer:\n  max_rounds: 2\nalpha:\n  nested: {deeper: 1}\n";
+        let parsed = parse_bytes(text.as_bytes(), ".llm-team.yml").unwrap();
+        let keys: Vec<_> = parsed
+            .warnings
+            .iter()
+            .map(|w| w.key.clone().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "zeta",
+                "roles.reviewer.enabeld",
+                "llm.timeout",
+                "github",
+                "alpha"
+            ],
+            "{:?}",
+            parsed.warnings
+        );
+        assert_eq!(parsed.warnings[1].line, Some(4));
+        assert!(
+            parsed.warnings[1]
+                .message
+                .contains("did you mean `roles.reviewer.enabled`")
+        );
+        assert_eq!(parsed.config.developer.max_rounds, 2);
     }
 }
