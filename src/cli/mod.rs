@@ -81,7 +81,14 @@ fn dispatch(cli: &Cli) -> Result<u8, Failure> {
         return serve_cmd::run(args);
     }
     // Cancelling a run (SIGINT, SIGTERM) stops it with a bounded clean-up, whatever it does.
-    cancel::install();
+    // The read-only commands hold nothing to give up: they keep the default (they die at once)
+    // and start no signal thread, which is most of their start-up time.
+    if !matches!(
+        cli.command,
+        Command::Route(_) | Command::Config(_) | Command::Tasks(_)
+    ) {
+        cancel::install();
+    }
     // These two make a forge rather than read a repository: no configuration to load first.
     match &cli.command {
         Command::Forge(cmd) => return forge_cmd::run(cmd, cli.global.json),
