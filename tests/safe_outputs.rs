@@ -469,6 +469,16 @@ fn observe_mode_in_the_developer_writes_nothing_and_prints_the_change_set() {
 
 #[test]
 fn a_cancelled_run_gives_its_claim_up_and_the_next_run_proceeds() {
+    cancelled_run_gives_its_claim_up(libc::SIGINT, 130, "4001");
+}
+
+/// Actions sends SIGTERM after SIGINT; a run that gets only SIGTERM cleans up the same way.
+#[test]
+fn a_run_stopped_by_sigterm_gives_its_claim_up_too() {
+    cancelled_run_gives_its_claim_up(libc::SIGTERM, 143, "4101");
+}
+
+fn cancelled_run_gives_its_claim_up(signal: libc::c_int, code: i32, run_id: &str) {
     if !python() {
         return;
     }
@@ -477,7 +487,7 @@ fn a_cancelled_run_gives_its_claim_up_and_the_next_run_proceeds() {
     ollama.script([ChatReply::text(&farewell_reply("Goodbye")).delayed(Duration::from_secs(60))]);
     let job = Job::new("");
     let mut c = job.command(&github, &ollama.base_url);
-    c.env("GITHUB_RUN_ID", "4001");
+    c.env("GITHUB_RUN_ID", run_id);
     let mut child = c.spawn().unwrap();
     // The claim is made, then the model is asked: cancel during the model call.
     let start = Instant::now();
@@ -486,18 +496,23 @@ fn a_cancelled_run_gives_its_claim_up_and_the_next_run_proceeds() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(github.with(|s| s.refs.contains_key(BRANCH)), "claimed");
-    // SAFETY: sending SIGINT to our own child.
+    // SAFETY: sending a signal to our own child.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, signal);
     }
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "exit 130 after SIGINT");
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "exit {code} after signal {signal}"
+    );
     let head_message = github.with(|s| s.commits[&s.refs[BRANCH]].message.clone());
     assert!(head_message.contains("claim released"), "{head_message}");
 
     ollama.script([ChatReply::text(&farewell_reply("Goodbye"))]);
     let mut c = job.command(&github, &ollama.base_url);
-    c.env("GITHUB_RUN_ID", "4002");
+    let next: u64 = run_id.parse::<u64>().unwrap() + 1;
+    c.env("GITHUB_RUN_ID", next.to_string());
     let r = run(&mut c);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(github.with(|s| s.pulls.len()), 1, "the new run proceeds");

@@ -3,62 +3,90 @@
 //! the hook it armed) within a bounded time, and exits 130 (SIGINT) or 143 (SIGTERM).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 type Hook = Box<dyn FnOnce() + Send>;
 
 static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
 static INSTALLED: std::sync::Once = std::sync::Once::new();
+/// The write end of the pipe the signal handler reports to (-1 before `install`).
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
 /// How long the hook may take before the process exits anyway.
 const HOOK_DEADLINE: Duration = Duration::from_secs(20);
 
-/// Starts listening for SIGINT and SIGTERM (once per process).
+/// The signal handler: one byte (the signal's number) down the pipe, nothing else (`write` is
+/// async-signal-safe; the thread reading the pipe does the rest).
+extern "C" fn on_signal(signal: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    let byte = signal as u8;
+    // SAFETY: `fd` is the pipe's write end, open for the life of the process; `byte` is a
+    // valid one-byte buffer. A failed write is ignored (there is nothing a handler may do).
+    unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+}
+
+/// Starts listening for SIGINT and SIGTERM (once per process). The handlers are in place when
+/// this returns; a plain thread waits on their pipe (no runtime to build, nothing to wait for).
 pub fn install() {
     INSTALLED.call_once(|| {
-        let (ready, wait) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                let _ = ready.send(());
-                return;
-            };
-            rt.block_on(async move {
-                use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut int), Ok(mut term)) = (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                ) else {
-                    let _ = ready.send(());
-                    return;
-                };
-                let _ = ready.send(());
-                let (name, code) = tokio::select! {
-                    _ = int.recv() => ("SIGINT", 130),
-                    _ = term.recv() => ("SIGTERM", 143),
-                };
-                eprintln!("codex-orchestrator: {name} received: stopping");
-                crate::host::testrun::kill_running();
-                if let Some(hook) = HOOK.lock().ok().and_then(|mut h| h.take()) {
-                    let (done, finished) = std::sync::mpsc::channel();
-                    std::thread::spawn(move || {
-                        hook();
-                        let _ = done.send(());
-                    });
-                    if finished.recv_timeout(HOOK_DEADLINE).is_err() {
-                        eprintln!(
-                            "codex-orchestrator: giving up the run's claim took longer than {} s; exiting anyway",
-                            HOOK_DEADLINE.as_secs()
-                        );
-                    }
-                }
-                std::process::exit(code);
-            });
-        });
-        let _ = wait.recv_timeout(Duration::from_secs(5));
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return;
+        }
+        let [read_fd, write_fd] = fds;
+        SIGNAL_PIPE.store(write_fd, Ordering::Relaxed);
+        std::thread::spawn(move || wait_for_signal(read_fd));
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: a zeroed sigaction is valid; it is filled in before use, and
+            // `on_signal` only writes to a pipe.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
     });
+}
+
+fn wait_for_signal(read_fd: libc::c_int) {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: `read_fd` is the pipe's read end, owned by this thread; `byte` is a valid
+        // one-byte buffer.
+        let n = unsafe { libc::read(read_fd, (&raw mut byte).cast(), 1) };
+        if n == 1 {
+            break;
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return;
+    }
+    let (name, code) = if libc::c_int::from(byte) == libc::SIGINT {
+        ("SIGINT", 130)
+    } else {
+        ("SIGTERM", 143)
+    };
+    eprintln!("codex-orchestrator: {name} received: stopping");
+    crate::host::testrun::kill_running();
+    if let Some(hook) = HOOK.lock().ok().and_then(|mut h| h.take()) {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            hook();
+            let _ = done.send(());
+        });
+        if finished.recv_timeout(HOOK_DEADLINE).is_err() {
+            eprintln!(
+                "codex-orchestrator: giving up the run's claim took longer than {} s; exiting anyway",
+                HOOK_DEADLINE.as_secs()
+            );
+        }
+    }
+    std::process::exit(code);
 }
 
 /// What to do when cancelled (replaces an earlier hook).
