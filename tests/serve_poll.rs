@@ -185,10 +185,8 @@ async fn idle_polls_cost_nothing_even_after_the_token_rotates_and_low_budgets_sl
     server.stop().await;
 }
 
-/// A merge GitHub delivered and a poll then sees closed is integrated once: the delivery's
-/// integrator job and the poll's share the pull request's key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
+/// A fake GitHub with one open pull request, #7, on a branch of its own.
+fn with_open_pull_request_7() -> FakeGitHub {
     let gh = FakeGitHub::start();
     gh.with(|s| {
         s.commit_files("feature/T-0001-x", &[("x.py", "x = 1\n")], "x");
@@ -201,117 +199,95 @@ async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
             ..Pull::default()
         });
     });
-    let bench = Workbench::new();
-    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
-    let url = server.url.clone();
-    register(&url, &bench.repo_body("observe")).await;
-    // The first poll learns the lists (and reviews the open pull request).
-    let first = poll(&url).await;
-    for id in first["repos"][0]["queued"].as_array().unwrap() {
+    gh
+}
+
+/// Waits for every job a poll queued to be done.
+async fn settle(url: &str, answer: &Value) {
+    for id in answer["repos"][0]["queued"].as_array().unwrap() {
         wait_job(
-            &url,
+            url,
             id.as_i64().unwrap(),
             &["done"],
             Duration::from_secs(60),
         )
         .await;
     }
-    gh.with(|s| {
-        let p = s.pulls.iter_mut().find(|p| p.number == 7).unwrap();
-        p.open = false;
-        p.merged = true;
-    });
-    let body = crate::support::pull_request("closed", 7, true, false).to_string();
+}
+
+/// Delivers #7's `closed` event (merged or not) and waits for the job it queued; returns it.
+async fn deliver_closed_7(url: &str, delivery_id: &str, merged: bool) -> Value {
+    let body = crate::support::pull_request("closed", 7, merged, false).to_string();
     let (status, answer) = call(delivery(
-        &url,
+        url,
         "pull_request",
-        "merge-7",
+        delivery_id,
         body.as_bytes(),
         SECRET,
     ))
     .await;
     assert_eq!(status, 202, "{answer}");
-    let job = answer["jobs"][0].as_i64().unwrap();
-    let done = wait_job(&url, job, &["done"], Duration::from_secs(60)).await;
-    assert_eq!(done["role"], "integrator", "{done}");
-    let later = poll(&url).await;
-    assert_eq!(later["repos"][0]["queued"], json!([]), "{later}");
-    let integrations = bench
+    let job = answer["jobs"][0].as_i64().expect("an integrator job");
+    wait_job(url, job, &["done"], Duration::from_secs(60)).await
+}
+
+/// How many integrator runs the server started.
+fn integrations(bench: &Workbench) -> usize {
+    bench
         .records("work")
         .iter()
         .filter(|(argv, _)| argv.windows(2).any(|w| w == ["--role", "integrator"]))
-        .count();
-    assert_eq!(integrations, 1, "integrated once");
+        .count()
+}
+
+/// A merge GitHub delivered and a poll then sees closed is integrated once: the delivery's
+/// integrator job and the poll's share the pull request's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
+    let gh = with_open_pull_request_7();
+    let bench = Workbench::new();
+    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
+    let url = server.url.clone();
+    register(&url, &bench.repo_body("observe")).await;
+    // The first poll learns the lists (and reviews the open pull request).
+    settle(&url, &poll(&url).await).await;
+    gh.with(|s| {
+        let p = s.pulls.iter_mut().find(|p| p.number == 7).unwrap();
+        p.open = false;
+        p.merged = true;
+    });
+    let done = deliver_closed_7(&url, "merge-7", true).await;
+    assert_eq!(done["role"], "integrator", "{done}");
+    let later = poll(&url).await;
+    assert_eq!(later["repos"][0]["queued"], json!([]), "{later}");
+    assert_eq!(integrations(&bench), 1, "integrated once");
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_then_a_reopen_and_merge_are_integrated_once_each() {
-    let gh = FakeGitHub::start();
-    gh.with(|s| {
-        s.commit_files("feature/T-0001-x", &[("x.py", "x = 1\n")], "x");
-        s.pulls.push(Pull {
-            number: 7,
-            title: "Add login".into(),
-            open: true,
-            head: "feature/T-0001-x".into(),
-            base: "main".into(),
-            ..Pull::default()
-        });
-    });
+    let gh = with_open_pull_request_7();
     let bench = Workbench::new();
     let server = InProcess::start(&bench, bench.env(&gh.url)).await;
     let url = server.url.clone();
     register(&url, &bench.repo_body("observe")).await;
-    let settle = |answer: Value| {
-        let url = url.clone();
-        async move {
-            for id in answer["repos"][0]["queued"].as_array().unwrap() {
-                wait_job(
-                    &url,
-                    id.as_i64().unwrap(),
-                    &["done"],
-                    Duration::from_secs(60),
-                )
-                .await;
-            }
-        }
-    };
-    settle(poll(&url).await).await;
-    let integrations = || {
-        bench
-            .records("work")
-            .iter()
-            .filter(|(argv, _)| argv.windows(2).any(|w| w == ["--role", "integrator"]))
-            .count()
-    };
-    let deliver = |id: &'static str, merged: bool| {
-        let url = url.clone();
-        async move {
-            let body = crate::support::pull_request("closed", 7, merged, false).to_string();
-            let (status, answer) =
-                call(delivery(&url, "pull_request", id, body.as_bytes(), SECRET)).await;
-            assert_eq!(status, 202, "{answer}");
-            let job = answer["jobs"][0].as_i64().expect("an integrator job");
-            wait_job(&url, job, &["done"], Duration::from_secs(60)).await;
-        }
-    };
+    settle(&url, &poll(&url).await).await;
 
     // Closed without a merge: a delivery, then a poll that sees the same closing.
     gh.with(|s| s.pulls.iter_mut().find(|p| p.number == 7).unwrap().open = false);
-    deliver("close-7", false).await;
+    deliver_closed_7(&url, "close-7", false).await;
     let later = poll(&url).await;
     assert_eq!(later["repos"][0]["queued"], json!([]), "{later}");
-    assert_eq!(integrations(), 1, "the closing integrated once");
+    assert_eq!(integrations(&bench), 1, "the closing integrated once");
 
     // Reopened and merged: the merge is a closing of its own, not a repeat of the first.
     gh.with(|s| {
         let p = s.pulls.iter_mut().find(|p| p.number == 7).unwrap();
         p.merged = true;
     });
-    deliver("merge-7", true).await;
+    deliver_closed_7(&url, "merge-7", true).await;
     let last = poll(&url).await;
     assert_eq!(last["repos"][0]["queued"], json!([]), "{last}");
-    assert_eq!(integrations(), 2, "the merge integrated once too");
+    assert_eq!(integrations(&bench), 2, "the merge integrated once too");
     server.stop().await;
 }
