@@ -185,6 +185,18 @@ async fn idle_polls_cost_nothing_even_after_the_token_rotates_and_low_budgets_sl
     server.stop().await;
 }
 
+/// A server watching (observe mode) a fake GitHub with one open pull request, #7, after the
+/// first poll has learnt the lists and its jobs (the review of #7) are done.
+async fn serving_open_pull_request_7() -> (FakeGitHub, Workbench, InProcess, String) {
+    let gh = with_open_pull_request_7();
+    let bench = Workbench::new();
+    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
+    let url = server.url.clone();
+    register(&url, &bench.repo_body("observe")).await;
+    settle(&url, &poll(&url).await).await;
+    (gh, bench, server, url)
+}
+
 /// A fake GitHub with one open pull request, #7, on a branch of its own.
 fn with_open_pull_request_7() -> FakeGitHub {
     let gh = FakeGitHub::start();
@@ -244,13 +256,7 @@ fn integrations(bench: &Workbench) -> usize {
 /// integrator job and the poll's share the pull request's key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
-    let gh = with_open_pull_request_7();
-    let bench = Workbench::new();
-    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
-    let url = server.url.clone();
-    register(&url, &bench.repo_body("observe")).await;
-    // The first poll learns the lists (and reviews the open pull request).
-    settle(&url, &poll(&url).await).await;
+    let (gh, bench, server, url) = serving_open_pull_request_7().await;
     gh.with(|s| {
         let p = s.pulls.iter_mut().find(|p| p.number == 7).unwrap();
         p.open = false;
@@ -266,12 +272,7 @@ async fn a_merge_seen_by_a_delivery_and_then_by_a_poll_is_integrated_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_then_a_reopen_and_merge_are_integrated_once_each() {
-    let gh = with_open_pull_request_7();
-    let bench = Workbench::new();
-    let server = InProcess::start(&bench, bench.env(&gh.url)).await;
-    let url = server.url.clone();
-    register(&url, &bench.repo_body("observe")).await;
-    settle(&url, &poll(&url).await).await;
+    let (gh, bench, server, url) = serving_open_pull_request_7().await;
 
     // Closed without a merge: a delivery, then a poll that sees the same closing.
     gh.with(|s| s.pulls.iter_mut().find(|p| p.number == 7).unwrap().open = false);
