@@ -292,3 +292,29 @@ async fn a_close_then_a_reopen_and_merge_are_integrated_once_each() {
     assert_eq!(integrations(&bench), 2, "the merge integrated once too");
     server.stop().await;
 }
+
+/// The same closings seen by polls alone (every delivery lost): a closing and then, after a
+/// reopen, the merge are integrated once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_alone_integrate_a_close_and_a_later_merge_once_each() {
+    let (gh, bench, server, url) = serving_open_pull_request_7().await;
+
+    gh.with(|s| s.pulls.iter_mut().find(|p| p.number == 7).unwrap().open = false);
+    settle(&url, &poll(&url).await).await;
+    assert_eq!(integrations(&bench), 1, "the closing integrated once");
+
+    gh.with(|s| s.pulls.iter_mut().find(|p| p.number == 7).unwrap().merged = true);
+    let merged = poll(&url).await;
+    assert_eq!(
+        merged["repos"][0]["queued"].as_array().map(Vec::len),
+        Some(1),
+        "{merged}"
+    );
+    settle(&url, &merged).await;
+    assert_eq!(integrations(&bench), 2, "the merge integrated once too");
+
+    let again = poll(&url).await;
+    assert_eq!(again["repos"][0]["queued"], json!([]), "{again}");
+    assert_eq!(integrations(&bench), 2);
+    server.stop().await;
+}

@@ -262,17 +262,14 @@ async fn poll_repo(
         get_changed(app, &cred, &token, &closed_path, one, rates, poll_interval).await?
     {
         let pulls = parse_pulls(&body, &closed_path).map_err(|e| e.to_string())?;
-        let seen = app
-            .store
-            .snapshot(repo.id, "closed_seen")
-            .map_err(|e| e.to_string())?;
-        let first = seen.is_none();
-        let mut seen: BTreeSet<u64> = seen
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
+        let (first, mut seen) = seen_numbers(app, repo, "closed_seen")?;
+        // Merges apart: a pull request closed, reopened and then merged was seen closed first.
+        let (merges_first, mut merged) = seen_numbers(app, repo, "merged_seen")?;
         for p in &pulls {
-            if !seen.insert(p.number) || first {
-                // The first poll only learns what was closed before the server watched.
+            // The first poll only learns what was closed (or merged) before the server watched.
+            let new_closing = seen.insert(p.number) && !first;
+            let new_merge = p.merged_at.is_some() && merged.insert(p.number) && !merges_first;
+            if !(new_closing || new_merge) {
                 continue;
             }
             let mut job = NewJob::new(
@@ -302,17 +299,33 @@ async fn poll_repo(
                 one.queued.push(id);
             }
         }
-        // Keep the newest few hundred numbers: older ones are far past the closed list's window.
-        let keep: BTreeSet<u64> = seen.iter().rev().take(500).copied().collect();
-        app.store
-            .put_snapshot(repo.id, "closed_seen", &json!(keep))
-            .map_err(|e| e.to_string())?;
+        for (name, numbers) in [("closed_seen", &seen), ("merged_seen", &merged)] {
+            // The newest few hundred numbers: older ones are far past the closed list's window.
+            let keep: BTreeSet<u64> = numbers.iter().rev().take(500).copied().collect();
+            app.store
+                .put_snapshot(repo.id, name, &json!(keep))
+                .map_err(|e| e.to_string())?;
+        }
         remember(app, &cred, &closed_path, body, etag);
     }
     if !one.queued.is_empty() {
         app.wake.notify_waiters();
     }
     Ok(())
+}
+
+/// A set of pull request numbers the poller keeps in the store, and whether it is new (none
+/// stored yet: the poll that makes it only learns).
+fn seen_numbers(app: &App, repo: &Repo, name: &str) -> Result<(bool, BTreeSet<u64>), String> {
+    let stored = app
+        .store
+        .snapshot(repo.id, name)
+        .map_err(|e| e.to_string())?;
+    let first = stored.is_none();
+    let numbers = stored
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    Ok((first, numbers))
 }
 
 /// The review a newly seen head calls for, routed like the webhook `synchronize` would be.
