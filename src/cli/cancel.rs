@@ -64,6 +64,11 @@ fn wait_for_signal(read_fd: libc::c_int) {
         if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
             continue;
         }
+        // The pipe failed: give the signals their default back rather than swallow them.
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: restoring the default disposition of a signal is always valid.
+            unsafe { libc::signal(signal, libc::SIG_DFL) };
+        }
         return;
     }
     let (name, code) = if libc::c_int::from(byte) == libc::SIGINT {
