@@ -169,9 +169,10 @@ pub fn parse_bytes(bytes: &[u8], origin: &str) -> Result<Parsed, ConfigError> {
             });
         }
     };
-    let mut warnings: Vec<Problem> = unknown_keys(text)
+    let shape = serde_json::to_value(Config::default()).unwrap_or_default();
+    let mut warnings: Vec<Problem> = unknown_keys(text, &shape)
         .into_iter()
-        .map(|key| unknown_key_warning(text, origin, &key))
+        .map(|key| unknown_key_warning(text, origin, &key, &shape))
         .collect();
     // In the order the file has them (the walk sees keys sorted).
     warnings.sort_by_key(|w| w.line.unwrap_or(usize::MAX));
@@ -214,9 +215,9 @@ fn explain(message: &str) -> String {
     }
 }
 
-fn unknown_key_warning(text: &str, origin: &str, key: &str) -> Problem {
+fn unknown_key_warning(text: &str, origin: &str, key: &str, shape: &serde_json::Value) -> Problem {
     let (parent, leaf) = key.rsplit_once('.').unwrap_or(("", key));
-    let known = known_keys(parent);
+    let known = known_keys(parent, shape);
     let mut message = format!("unknown key {leaf:?} is ignored");
     if let Some(best) = did_you_mean(leaf, known.iter().map(String::as_str)) {
         let full = if parent.is_empty() {
@@ -242,17 +243,17 @@ fn unknown_key_warning(text: &str, origin: &str, key: &str) -> Problem {
 /// struct with defaults, none a free-form map (`every_section_of_the_default_is_a_struct` keeps
 /// that true). A wrapping deserializer (serde_ignored) did this before and doubled the config
 /// deserializer's code in the binary (issue 19's size goal).
-fn unknown_keys(text: &str) -> Vec<String> {
+fn unknown_keys(text: &str, shape: &serde_json::Value) -> Vec<String> {
     let Ok(serde_json::Value::Object(user)) =
         serde_saphyr::from_str_with_options::<serde_json::Value>(text, options())
     else {
         return Vec::new();
     };
-    let Ok(serde_json::Value::Object(shape)) = serde_json::to_value(Config::default()) else {
+    let serde_json::Value::Object(shape) = shape else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    walk_keys(&user, &shape, "", &mut out);
+    walk_keys(&user, shape, "", &mut out);
     out
 }
 
@@ -283,13 +284,11 @@ fn walk_keys(
 }
 
 /// The keys a mapping at `parent` accepts, read off the default configuration's shape.
-fn known_keys(parent: &str) -> Vec<String> {
-    let Ok(mut node) = serde_json::to_value(Config::default()) else {
-        return Vec::new();
-    };
+fn known_keys(parent: &str, shape: &serde_json::Value) -> Vec<String> {
+    let mut node = shape;
     for seg in parent.split('.').filter(|s| !s.is_empty()) {
         node = match node.get(seg) {
-            Some(v) => v.clone(),
+            Some(v) => v,
             None => return Vec::new(),
         };
     }
